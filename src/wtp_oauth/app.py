@@ -1,0 +1,122 @@
+"""The application factory: lifespan, middleware, routers, error handlers. Nothing at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from wtp_oauth import __version__, http_errors
+from wtp_oauth.clock import Clock, utcnow
+from wtp_oauth.config import Settings
+from wtp_oauth.db import create_engine, create_session_factory
+from wtp_oauth.middleware import BodyLimit, SecurityHeaders
+from wtp_oauth.repositories.server import load_secret_key
+from wtp_oauth.repositories.token_store.base import TokenStore
+from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore
+from wtp_oauth.repositories.token_store.sqlite import SQLiteTokenStore
+from wtp_oauth.routers import accounts, authorize, clients, portal, token, users, well_known
+from wtp_oauth.services.grants import GrantEnv
+from wtp_oauth.state import AppState
+
+PACKAGE_DIR = Path(__file__).parent
+
+SECURITY_SCHEMES: dict[str, Any] = {
+    "clientBasic": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "client_secret_basic: client_id and client_secret (RFC 6749 §2.3.1)",
+    },
+    "clientSecretBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The client secret as a Bearer credential, client_id in the body "
+        "(the developer guide's way)",
+    },
+    "accessToken": {
+        "type": "oauth2",
+        "description": "An access token (wtpa_…) from the authorization code flow",
+        "flows": {
+            "authorizationCode": {
+                "authorizationUrl": "/oauth/authorize",
+                "tokenUrl": "/api/oauth/token",
+                "refreshUrl": "/api/oauth/token",
+                "scopes": {},
+            }
+        },
+    },
+    "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "wtp_session"},
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        from wtp_oauth.scopes import SCOPES
+
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        schemes = {name: dict(value) for name, value in SECURITY_SCHEMES.items()}
+        flow = schemes["accessToken"]["flows"]["authorizationCode"]
+        flow["scopes"] = {scope.name: scope.description for scope in SCOPES}
+        schema.setdefault("components", {})["securitySchemes"] = schemes
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+async def _token_store(settings: Settings, state_engine: Any) -> TokenStore:
+    if settings.is_postgres:
+        return await PostgresTokenStore.connect(settings.database_url, pool_size=settings.pool_size)
+    return SQLiteTokenStore(state_engine)
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
+    """Build the application; the database is opened in the lifespan, not here."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        session_factory = create_session_factory(engine)
+        store = await _token_store(settings, engine)
+        try:
+            app.state.wtp = AppState(
+                settings=settings,
+                engine=engine,
+                session_factory=session_factory,
+                grant_env=GrantEnv(store=store, settings=settings, clock=clock),
+                secret_key=settings.secret_key or await load_secret_key(session_factory),
+                templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
+                clock=clock,
+            )
+            yield
+        finally:
+            await store.close()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="wtp-oauth",
+        version=__version__,
+        description="Sign in with Wants to Party: an OAuth 2.0 authorization server.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    http_errors.install(app)
+    for module in (accounts, clients, authorize, token, users, well_known, portal):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_size=settings.max_body_size)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

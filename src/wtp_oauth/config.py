@@ -1,0 +1,41 @@
+"""Settings, read from ``WTP_*`` environment variables (SPEC §2)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./wtp_oauth.db"
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told; every field has a safe default."""
+
+    model_config = SettingsConfigDict(env_prefix="WTP_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    issuer: str = Field(default="http://127.0.0.1:8000")
+    # Empty means: generate one on first start and keep it in the database.
+    secret_key: str = ""
+    code_ttl: int = Field(default=300, gt=0)
+    access_token_ttl: int = Field(default=3600, gt=0)
+    refresh_token_ttl: int = Field(default=2_592_000, gt=0)
+    session_ttl: int = Field(default=1_209_600, gt=0)
+    login_failure_limit: int = Field(default=10, gt=0)
+    # Largest request body accepted anywhere, in bytes.
+    max_body_size: int = Field(default=64 * 1024, gt=0)
+    # Connections per worker in the database pool.
+    pool_size: int = Field(default=10, gt=0)
+
+    @field_validator("issuer")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer.startswith("https://")

@@ -1,0 +1,119 @@
+"""FastAPI dependencies as ``Annotated`` aliases, so that routes stay short."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from wtp_oauth.errors import DomainError, NotSignedIn
+from wtp_oauth.models import BrowserSession, User
+from wtp_oauth.repositories.token_store import AccessTokenRecord
+from wtp_oauth.services import bearer
+from wtp_oauth.services.accounts import Accounts
+from wtp_oauth.services.applications import Applications
+from wtp_oauth.services.authorization import Authorization
+from wtp_oauth.services.grants import GrantEnv
+from wtp_oauth.services.users import Users
+from wtp_oauth.state import AppState
+
+SESSION_COOKIE = "wtp_session"
+CSRF_COOKIE = "wtp_csrf"
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.wtp
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_db(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async with state.session_factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
+
+
+def get_grant_env(state: StateDep) -> GrantEnv:
+    return state.grant_env
+
+
+GrantEnvDep = Annotated[GrantEnv, Depends(get_grant_env)]
+
+
+def get_accounts(db: DbDep, state: StateDep) -> Accounts:
+    return Accounts(db, state.session_factory, state.settings, state.clock)
+
+
+def get_applications(db: DbDep, state: StateDep) -> Applications:
+    return Applications(db, state.clock)
+
+
+def get_authorization(db: DbDep, state: StateDep) -> Authorization:
+    return Authorization(db, state.settings, state.clock)
+
+
+def get_users(db: DbDep, state: StateDep) -> Users:
+    return Users(db, state.clock)
+
+
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+ApplicationsDep = Annotated[Applications, Depends(get_applications)]
+AuthorizationDep = Annotated[Authorization, Depends(get_authorization)]
+UsersDep = Annotated[Users, Depends(get_users)]
+
+
+async def get_signed_in(
+    request: Request, accounts: AccountsDep
+) -> tuple[BrowserSession, User] | None:
+    return await accounts.current(request.cookies.get(SESSION_COOKIE))
+
+
+SignedInDep = Annotated[tuple[BrowserSession, User] | None, Depends(get_signed_in)]
+
+
+def require_user(signed_in: SignedInDep) -> User:
+    if signed_in is None:
+        raise NotSignedIn("Sign in first: this needs a session cookie.")
+    return signed_in[1]
+
+
+CurrentUserDep = Annotated[User, Depends(require_user)]
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+
+
+def require_json(request: Request) -> None:
+    """State-changing JSON calls must say so; this keeps cross-site HTML forms out."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType("Send the body as application/json.")
+
+
+JsonBody = Depends(require_json)
+
+
+def bearer_token(scope: str) -> Callable[[Request, GrantEnv], Awaitable[AccessTokenRecord]]:
+    """A dependency: the request's access token, which must hold ``scope`` (RFC 6750)."""
+
+    async def dependency(request: Request, env: GrantEnvDep) -> AccessTokenRecord:
+        return await bearer.authenticate(request.headers.get("authorization"), scope, env)
+
+    return dependency
+
+
+ReadToken = Annotated[AccessTokenRecord, Depends(bearer_token("user.read"))]
+WriteToken = Annotated[AccessTokenRecord, Depends(bearer_token("user.write"))]

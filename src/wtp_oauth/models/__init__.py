@@ -1,0 +1,26 @@
+"""SQLModel tables. Importing this package registers every table on ``SQLModel.metadata``."""
+
+from wtp_oauth.models.accounts import BrowserSession, User
+from wtp_oauth.models.applications import Application, ClientType
+from wtp_oauth.models.grants import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationRequest,
+    Consent,
+    RefreshToken,
+)
+from wtp_oauth.models.server import AuthFailure, ServerSecret
+
+__all__ = [
+    "AccessToken",
+    "Application",
+    "AuthFailure",
+    "AuthorizationCode",
+    "AuthorizationRequest",
+    "BrowserSession",
+    "ClientType",
+    "Consent",
+    "RefreshToken",
+    "ServerSecret",
+    "User",
+]

@@ -1,0 +1,37 @@
+"""Third-party applications (OAuth clients)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON
+from sqlmodel import Column, Field, SQLModel
+
+from wtp_oauth.models.types import UTCDateTime
+
+
+class ClientType(StrEnum):
+    """RFC 6749 §2.1."""
+
+    confidential = "confidential"
+    public = "public"
+
+
+class Application(SQLModel, table=True):
+    __tablename__ = "applications"
+
+    client_id: str = Field(primary_key=True, max_length=64)
+    owner_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+    client_type: str = Field(default=ClientType.confidential, max_length=16)
+    # SHA-256 of the client secret; None for public clients.
+    secret_digest: str | None = Field(default=None, max_length=64)
+    redirect_uris: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == ClientType.public

@@ -1,0 +1,96 @@
+"""What users grant: pending requests, consents, codes and tokens.
+
+Every secret (request id, code, token) is stored only as its SHA-256 digest. A *family* is one
+authorization: the code and every access and refresh token descended from it share
+``family_id``, so a replay can revoke them together (RFC 9700 §4.14.2, §2.2.2).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Column, Field, SQLModel
+
+from wtp_oauth.models.types import UTCDateTime
+
+
+class AuthorizationRequest(SQLModel, table=True):
+    """A validated authorization request waiting for the user's decision on the consent page."""
+
+    __tablename__ = "authorization_requests"
+
+    id_digest: str = Field(primary_key=True, max_length=64)
+    session_digest: str = Field(
+        foreign_key="sessions.token_digest", ondelete="CASCADE", index=True, max_length=64
+    )
+    client_id: str = Field(foreign_key="applications.client_id", ondelete="CASCADE", max_length=64)
+    redirect_uri: str = Field(max_length=2000)
+    scope: str = Field(max_length=1000)
+    state: str | None = Field(default=None, max_length=2000)
+    code_challenge: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class Consent(SQLModel, table=True):
+    """Scopes a user has granted to an application; remembered for the next authorization."""
+
+    __tablename__ = "consents"
+
+    user_id: str = Field(
+        foreign_key="users.id", ondelete="CASCADE", primary_key=True, max_length=32
+    )
+    client_id: str = Field(
+        foreign_key="applications.client_id", ondelete="CASCADE", primary_key=True, max_length=64
+    )
+    scope: str = Field(max_length=1000)
+    granted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class AuthorizationCode(SQLModel, table=True):
+    __tablename__ = "authorization_codes"
+
+    code_digest: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(
+        foreign_key="applications.client_id", ondelete="CASCADE", index=True, max_length=64
+    )
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32)
+    redirect_uri: str = Field(max_length=2000)
+    scope: str = Field(max_length=1000)
+    code_challenge: str | None = Field(default=None, max_length=128)
+    family_id: str = Field(index=True, max_length=32)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    consumed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class AccessToken(SQLModel, table=True):
+    __tablename__ = "access_tokens"
+
+    token_digest: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(
+        foreign_key="applications.client_id", ondelete="CASCADE", index=True, max_length=64
+    )
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32)
+    scope: str = Field(max_length=1000)
+    family_id: str = Field(index=True, max_length=32)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class RefreshToken(SQLModel, table=True):
+    __tablename__ = "refresh_tokens"
+
+    token_digest: str = Field(primary_key=True, max_length=64)
+    client_id: str = Field(
+        foreign_key="applications.client_id", ondelete="CASCADE", index=True, max_length=64
+    )
+    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32)
+    scope: str = Field(max_length=1000)
+    family_id: str = Field(index=True, max_length=32)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # Set when the token was exchanged for a new one (RFC 9700 §4.14.2 rotation).
+    rotated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

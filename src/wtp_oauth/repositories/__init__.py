@@ -1,0 +1,1 @@
+"""Async data access. Repositories return domain objects and never commit."""

@@ -1,0 +1,276 @@
+"""The token store on SQLAlchemy Core over aiosqlite (the embedded default).
+
+SQLite serialises writers, so each redemption runs as one short write transaction whose first
+statement is the conditional ``UPDATE … RETURNING`` that consumes the code or retires the
+refresh token: of two racing requests, only one sees a row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from wtp_oauth.models import AccessToken, Application, AuthFailure, AuthorizationCode, RefreshToken
+from wtp_oauth.models import User as UserRow
+from wtp_oauth.repositories.token_store.base import (
+    AccessTokenRecord,
+    ClientRecord,
+    CodeRecord,
+    Grant,
+    NewTokens,
+    RefreshTokenRecord,
+    UserProfile,
+)
+from wtp_oauth.scopes import parse_scope
+
+_codes = AuthorizationCode.__table__  # type: ignore[attr-defined]
+_access = AccessToken.__table__  # type: ignore[attr-defined]
+_refresh = RefreshToken.__table__  # type: ignore[attr-defined]
+_apps = Application.__table__  # type: ignore[attr-defined]
+_failures = AuthFailure.__table__  # type: ignore[attr-defined]
+_users = UserRow.__table__  # type: ignore[attr-defined]
+
+_USER_COLUMNS = (
+    _users.c.id,
+    _users.c.username,
+    _users.c.display_name,
+    _users.c.email,
+    _users.c.created_at.label("user_created_at"),
+)
+
+
+def _profile(row: Any) -> UserProfile:
+    return UserProfile(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        email=row.email,
+        created_at=row.user_created_at,
+    )
+
+
+async def _insert_pair(
+    conn: AsyncConnection, tokens: NewTokens, *, client_id: str, grant: Grant
+) -> None:
+    common = {
+        "client_id": client_id,
+        "user_id": grant.user_id,
+        "family_id": grant.family_id,
+        "created_at": tokens.issued_at,
+    }
+    await conn.execute(
+        insert(_access).values(
+            token_digest=tokens.access_digest,
+            scope=grant.access_scope,
+            expires_at=tokens.access_expires_at,
+            **common,
+        )
+    )
+    await conn.execute(
+        insert(_refresh).values(
+            token_digest=tokens.refresh_digest,
+            scope=grant.scope,
+            expires_at=tokens.refresh_expires_at,
+            **common,
+        )
+    )
+
+
+class SQLiteTokenStore:
+    """``TokenStore`` over the application's SQLAlchemy async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def close(self) -> None:
+        """The engine belongs to the application, which disposes of it."""
+
+    async def get_client(self, client_id: str, *, failures_since: datetime) -> ClientRecord | None:
+        failures = (
+            select(func.count())
+            .select_from(_failures)
+            .where(_failures.c.subject == "client:" + client_id)
+            .where(_failures.c.created_at > failures_since)
+            .scalar_subquery()
+        )
+        query = select(_apps.c.client_type, _apps.c.secret_digest, failures.label("failures"))
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query.where(_apps.c.client_id == client_id))).first()
+        if row is None:
+            return None
+        return ClientRecord(
+            client_id=client_id,
+            client_type=row.client_type,
+            secret_digest=row.secret_digest,
+            recent_failures=row.failures,
+        )
+
+    async def record_client_failure(self, client_id: str, now: datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(_failures).values(subject="client:" + client_id, created_at=now)
+            )
+
+    async def redeem_code(
+        self,
+        *,
+        code_digest: str,
+        client_id: str,
+        redirect_uri: str | None,
+        code_challenge: str | None,
+        tokens: NewTokens,
+    ) -> Grant | None:
+        now = tokens.issued_at
+        consume = (
+            update(_codes)
+            .where(_codes.c.code_digest == code_digest)
+            .where(_codes.c.client_id == client_id)
+            .where(_codes.c.consumed_at.is_(None))
+            .where(_codes.c.expires_at > now)
+            .where(_codes.c.code_challenge.is_not_distinct_from(code_challenge))
+            .values(consumed_at=now)
+            .returning(_codes.c.user_id, _codes.c.scope, _codes.c.family_id)
+        )
+        if redirect_uri is not None:
+            consume = consume.where(_codes.c.redirect_uri == redirect_uri)
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(consume)).first()
+            if row is None:
+                return None
+            grant = Grant(
+                user_id=row.user_id,
+                scope=row.scope,
+                access_scope=row.scope,
+                family_id=row.family_id,
+            )
+            await _insert_pair(conn, tokens, client_id=client_id, grant=grant)
+        return grant
+
+    async def find_code(self, code_digest: str) -> CodeRecord | None:
+        query = select(
+            _codes.c.client_id,
+            _codes.c.redirect_uri,
+            _codes.c.code_challenge,
+            _codes.c.family_id,
+            _codes.c.expires_at,
+            _codes.c.consumed_at,
+        ).where(_codes.c.code_digest == code_digest)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else CodeRecord(**row._asdict())
+
+    async def rotate_refresh_token(
+        self,
+        *,
+        token_digest: str,
+        client_id: str,
+        access_scope: str | None,
+        tokens: NewTokens,
+    ) -> Grant | None:
+        now = tokens.issued_at
+        retire = (
+            update(_refresh)
+            .where(_refresh.c.token_digest == token_digest)
+            .where(_refresh.c.client_id == client_id)
+            .where(_refresh.c.rotated_at.is_(None))
+            .where(_refresh.c.revoked_at.is_(None))
+            .where(_refresh.c.expires_at > now)
+            .values(rotated_at=now)
+            .returning(_refresh.c.user_id, _refresh.c.scope, _refresh.c.family_id)
+        )
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(retire)).first()
+            if row is None:
+                return None
+            if access_scope is not None and not parse_scope(access_scope) <= parse_scope(row.scope):
+                await conn.rollback()
+                return None
+            grant = Grant(
+                user_id=row.user_id,
+                scope=row.scope,
+                access_scope=row.scope if access_scope is None else access_scope,
+                family_id=row.family_id,
+            )
+            await _insert_pair(conn, tokens, client_id=client_id, grant=grant)
+        return grant
+
+    async def revoke_family(self, family_id: str, now: datetime) -> None:
+        async with self._engine.begin() as conn:
+            for table in (_access, _refresh):
+                await conn.execute(
+                    update(table)
+                    .where(table.c.family_id == family_id)
+                    .where(table.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+
+    async def find_access_token(self, token_digest: str) -> AccessTokenRecord | None:
+        query = (
+            select(
+                _access.c.client_id,
+                _access.c.scope,
+                _access.c.family_id,
+                _access.c.created_at,
+                _access.c.expires_at,
+                _access.c.revoked_at,
+                *_USER_COLUMNS,
+            )
+            .join(_users, _users.c.id == _access.c.user_id)
+            .where(_access.c.token_digest == token_digest)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return AccessTokenRecord(
+            client_id=row.client_id,
+            scope=row.scope,
+            family_id=row.family_id,
+            issued_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            user=_profile(row),
+        )
+
+    async def find_refresh_token(self, token_digest: str) -> RefreshTokenRecord | None:
+        query = (
+            select(
+                _refresh.c.client_id,
+                _refresh.c.scope,
+                _refresh.c.family_id,
+                _refresh.c.created_at,
+                _refresh.c.expires_at,
+                _refresh.c.rotated_at,
+                _refresh.c.revoked_at,
+                *_USER_COLUMNS,
+            )
+            .join(_users, _users.c.id == _refresh.c.user_id)
+            .where(_refresh.c.token_digest == token_digest)
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return None
+        return RefreshTokenRecord(
+            client_id=row.client_id,
+            scope=row.scope,
+            family_id=row.family_id,
+            issued_at=row.created_at,
+            expires_at=row.expires_at,
+            rotated_at=row.rotated_at,
+            revoked_at=row.revoked_at,
+            user=_profile(row),
+        )
+
+    async def revoke_access_token(self, token_digest: str, client_id: str, now: datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(_access)
+                .where(_access.c.token_digest == token_digest)
+                .where(_access.c.client_id == client_id)
+                .where(_access.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )

@@ -1,0 +1,229 @@
+"""Sign-up, sign-in and sign-out: the JSON API and the HTML forms (SPEC §3)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+
+from wtp_oauth.deps import SESSION_COOKIE, AccountsDep, JsonBody, SignedInDep, StateDep
+from wtp_oauth.errors import Conflict, InvalidCredentials, TooManyAttempts
+from wtp_oauth.schemas import PublicProfile, SessionCreate, UserCreate
+from wtp_oauth.security.redirect_uris import safe_next_path
+from wtp_oauth.state import AppState
+from wtp_oauth.web import (
+    anonymous_binding,
+    anonymous_token_ok,
+    clear_session_cookie,
+    error_page,
+    form_token,
+    render,
+    session_token_ok,
+    set_anonymous_binding,
+    set_session_cookie,
+)
+
+router = APIRouter(tags=["accounts"])
+
+FormStr = Annotated[str, Form()]
+
+
+@router.post(
+    "/api/users",
+    operation_id="createUser",
+    status_code=201,
+    dependencies=[JsonBody],
+    responses={409: {"description": "Username or email already taken"}},
+    summary="Create an account",
+)
+async def create_user(body: UserCreate, accounts: AccountsDep) -> PublicProfile:
+    user = await accounts.register(body)
+    return PublicProfile.model_validate(user, from_attributes=True)
+
+
+@router.post(
+    "/api/session",
+    operation_id="createSession",
+    status_code=204,
+    dependencies=[JsonBody],
+    responses={
+        401: {"description": "Wrong username or password"},
+        429: {"description": "Throttled"},
+    },
+    summary="Sign in; sets the session cookie",
+)
+async def create_session(
+    body: SessionCreate, request: Request, accounts: AccountsDep, state: StateDep
+) -> Response:
+    signed_in = await accounts.sign_in(body.username, body.password, _ip(request))
+    response = Response(status_code=204)
+    set_session_cookie(response, state, signed_in.token)
+    return response
+
+
+@router.delete(
+    "/api/session",
+    operation_id="deleteSession",
+    status_code=204,
+    openapi_extra={"security": [{"sessionCookie": []}]},
+    summary="Sign out",
+)
+async def delete_session(request: Request, accounts: AccountsDep, state: StateDep) -> Response:
+    await accounts.sign_out(request.cookies.get(SESSION_COOKIE))
+    response = Response(status_code=204)
+    clear_session_cookie(response, state)
+    return response
+
+
+def _ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _form_page(
+    state: AppState,
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    binding, fresh = anonymous_binding(request)
+    response = render(
+        state,
+        request,
+        template,
+        {**context, "csrf_token": form_token(state, binding)},
+        status_code=status_code,
+    )
+    if fresh:
+        set_anonymous_binding(response, state, binding)
+    response.headers.update(headers or {})
+    return response
+
+
+def _signed_in_redirect(state: AppState, token: str, next_path: str) -> RedirectResponse:
+    response = RedirectResponse(next_path, status_code=303)
+    set_session_cookie(response, state, token)
+    return response
+
+
+@router.get("/login", include_in_schema=False)
+async def login_page(request: Request, state: StateDep, next: str = "/") -> HTMLResponse:
+    return _form_page(state, request, "login.html", {"next": safe_next_path(next)})
+
+
+@router.post("/login", include_in_schema=False)
+async def login(
+    request: Request,
+    state: StateDep,
+    accounts: AccountsDep,
+    username: FormStr = "",
+    password: FormStr = "",
+    next: FormStr = "/",
+    csrf_token: FormStr = "",
+) -> Response:
+    next_path = safe_next_path(next)
+    context = {"next": next_path, "username": username[:320]}
+    if not anonymous_token_ok(state, request, csrf_token):
+        return _form_page(
+            state,
+            request,
+            "login.html",
+            {**context, "error": "Your form expired. Please try again."},
+            status_code=400,
+        )
+    try:
+        signed_in = await accounts.sign_in(username[:320], password[:1024], _ip(request))
+    except InvalidCredentials:
+        return _form_page(
+            state,
+            request,
+            "login.html",
+            {**context, "error": "Incorrect username or password."},
+            status_code=401,
+        )
+    except TooManyAttempts as exc:
+        return _form_page(
+            state,
+            request,
+            "login.html",
+            {**context, "error": "Too many failed attempts. Wait a few minutes and try again."},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
+    return _signed_in_redirect(state, signed_in.token, next_path)
+
+
+@router.get("/signup", include_in_schema=False)
+async def signup_page(request: Request, state: StateDep, next: str = "/") -> HTMLResponse:
+    return _form_page(state, request, "signup.html", {"next": safe_next_path(next)})
+
+
+@router.post("/signup", include_in_schema=False)
+async def signup(
+    request: Request,
+    state: StateDep,
+    accounts: AccountsDep,
+    username: FormStr = "",
+    email: FormStr = "",
+    password: FormStr = "",
+    next: FormStr = "/",
+    csrf_token: FormStr = "",
+) -> Response:
+    next_path = safe_next_path(next)
+    context = {"next": next_path, "username": username[:64], "email": email[:320]}
+    if not anonymous_token_ok(state, request, csrf_token):
+        return _form_page(
+            state,
+            request,
+            "signup.html",
+            {**context, "error": "Your form expired. Please try again."},
+            status_code=400,
+        )
+    try:
+        data = UserCreate(username=username, email=email, password=password)
+    except ValidationError as exc:
+        errors = [_field_message(error) for error in exc.errors()]
+        return _form_page(
+            state, request, "signup.html", {**context, "errors": errors}, status_code=422
+        )
+    try:
+        user = await accounts.register(data)
+    except Conflict as exc:
+        return _form_page(
+            state, request, "signup.html", {**context, "error": str(exc.detail)}, status_code=409
+        )
+    signed_in = await accounts.open_session(user)
+    return _signed_in_redirect(state, signed_in.token, next_path)
+
+
+_FIELD_HINTS = {
+    "username": "Username: 3 to 32 letters, digits, '.', '_' or '-'.",
+    "email": "Email: enter a valid email address.",
+    "password": "Password: at least 8 characters.",
+}
+
+
+def _field_message(error: Any) -> str:
+    field = str(error["loc"][0]) if error.get("loc") else ""
+    return _FIELD_HINTS.get(field, str(error.get("msg", "Invalid value.")))
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(
+    request: Request,
+    state: StateDep,
+    accounts: AccountsDep,
+    signed_in: SignedInDep,
+    csrf_token: FormStr = "",
+) -> Response:
+    if signed_in is not None:
+        if not session_token_ok(state, signed_in[0], csrf_token):
+            return error_page(state, request, "Your form expired. Please try again.")
+        await accounts.sign_out(request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response, state)
+    return response

@@ -1,0 +1,103 @@
+"""The authorization endpoint and the consent form (RFC 6749 §3.1, §4.1.1; SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote, urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from wtp_oauth.deps import AuthorizationDep, SignedInDep, StateDep
+from wtp_oauth.models import BrowserSession, User
+from wtp_oauth.scopes import SCOPES
+from wtp_oauth.services.authorization import (
+    InvalidAuthorizationRequest,
+    NeedsConsent,
+    NeedsLogin,
+    Redirect,
+)
+from wtp_oauth.state import AppState
+from wtp_oauth.web import error_page, form_token, render, session_token_ok
+
+router = APIRouter(include_in_schema=False)
+
+FormStr = Annotated[str, Form()]
+
+
+def _to_client(outcome: Redirect) -> RedirectResponse:
+    return RedirectResponse(outcome.url, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+def _consent_page(
+    state: AppState,
+    request: Request,
+    outcome: NeedsConsent,
+    signed_in: tuple[BrowserSession, User],
+) -> HTMLResponse:
+    request_ = outcome.request
+    target = urlsplit(request_.redirect_uri)
+    return render(
+        state,
+        request,
+        "consent.html",
+        {
+            "application": request_.application,
+            "owner": request_.owner,
+            "scopes": [scope for scope in SCOPES if scope.name in request_.scopes],
+            "redirect_host": target.hostname or target.scheme,
+            "request_id": outcome.request_id,
+            "csrf_token": form_token(state, signed_in[0].token_digest),
+        },
+        signed_in=signed_in,
+    )
+
+
+@router.get("/oauth/authorize")
+async def authorize(
+    request: Request,
+    state: StateDep,
+    authorization: AuthorizationDep,
+    signed_in: SignedInDep,
+) -> Response:
+    params = list(request.query_params.multi_items())
+    try:
+        checked = await authorization.validate(params)
+        if isinstance(checked, Redirect):
+            return _to_client(checked)
+        outcome = await authorization.decide(params, checked, signed_in)
+    except InvalidAuthorizationRequest as exc:
+        return error_page(state, request, exc.message, title="This sign-in link is broken")
+    if isinstance(outcome, Redirect):
+        return _to_client(outcome)
+    if isinstance(outcome, NeedsLogin):
+        return RedirectResponse(f"/login?next={quote(outcome.next_path, safe='')}", status_code=302)
+    assert signed_in is not None
+    return _consent_page(state, request, outcome, signed_in)
+
+
+@router.post("/oauth/authorize")
+async def consent(
+    request: Request,
+    state: StateDep,
+    authorization: AuthorizationDep,
+    signed_in: SignedInDep,
+    request_id: FormStr = "",
+    csrf_token: FormStr = "",
+    decision: FormStr = "",
+) -> Response:
+    if signed_in is None:
+        return error_page(
+            state, request, "Your session has ended. Start again from the application."
+        )
+    if not session_token_ok(state, signed_in[0], csrf_token):
+        return error_page(
+            state, request, "This form has expired. Start again from the application."
+        )
+    if decision not in {"allow", "deny"}:
+        return error_page(state, request, "Choose Allow or Deny.")
+    try:
+        outcome = await authorization.answer(request_id[:200], signed_in, decision == "allow")
+    except InvalidAuthorizationRequest as exc:
+        return error_page(state, request, exc.message)
+    return RedirectResponse(outcome.url, status_code=303, headers={"Cache-Control": "no-store"})

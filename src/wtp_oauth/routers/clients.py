@@ -1,0 +1,91 @@
+"""Applications, managed by their owner's session (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from wtp_oauth.deps import ApplicationsDep, CurrentUserDep, JsonBody
+from wtp_oauth.models import Application
+from wtp_oauth.schemas import (
+    ApplicationCreate,
+    ApplicationCreated,
+    ApplicationOut,
+    ApplicationUpdate,
+    ClientSecret,
+)
+
+router = APIRouter(tags=["applications"], prefix="/api/applications")
+
+_SESSION: dict[str, Any] = {"security": [{"sessionCookie": []}]}
+
+
+def _out(application: Application) -> ApplicationOut:
+    return ApplicationOut.model_validate(application, from_attributes=True)
+
+
+@router.post(
+    "",
+    operation_id="createApplication",
+    status_code=201,
+    dependencies=[JsonBody],
+    openapi_extra=_SESSION,
+    summary="Register an application; the secret is shown only in this answer",
+)
+async def create(
+    body: ApplicationCreate, owner: CurrentUserDep, apps: ApplicationsDep
+) -> ApplicationCreated:
+    registered = await apps.register(owner, body)
+    return ApplicationCreated(
+        **_out(registered.application).model_dump(), client_secret=registered.client_secret
+    )
+
+
+@router.get("", operation_id="listApplications", openapi_extra=_SESSION, summary="My applications")
+async def list_mine(owner: CurrentUserDep, apps: ApplicationsDep) -> list[ApplicationOut]:
+    return [_out(application) for application in await apps.owned_by(owner)]
+
+
+@router.get(
+    "/{client_id}", operation_id="getApplication", openapi_extra=_SESSION, summary="One application"
+)
+async def get_one(client_id: str, owner: CurrentUserDep, apps: ApplicationsDep) -> ApplicationOut:
+    return _out(await apps.get(owner, client_id))
+
+
+@router.patch(
+    "/{client_id}",
+    operation_id="updateApplication",
+    dependencies=[JsonBody],
+    openapi_extra=_SESSION,
+    summary="Change name, description or redirect URIs",
+)
+async def update(
+    client_id: str, body: ApplicationUpdate, owner: CurrentUserDep, apps: ApplicationsDep
+) -> ApplicationOut:
+    return _out(await apps.update(owner, client_id, body))
+
+
+@router.delete(
+    "/{client_id}",
+    operation_id="deleteApplication",
+    status_code=204,
+    openapi_extra=_SESSION,
+    summary="Delete an application and revoke all its tokens",
+)
+async def delete(client_id: str, owner: CurrentUserDep, apps: ApplicationsDep) -> Response:
+    await apps.delete(owner, client_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{client_id}/secret",
+    operation_id="rotateApplicationSecret",
+    openapi_extra=_SESSION,
+    summary="Issue a new client secret; the old one stops working at once",
+)
+async def rotate_secret(
+    client_id: str, owner: CurrentUserDep, apps: ApplicationsDep
+) -> ClientSecret:
+    return ClientSecret(client_secret=await apps.rotate_secret(owner, client_id))

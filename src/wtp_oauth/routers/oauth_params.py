@@ -1,0 +1,66 @@
+"""Parameters of the OAuth endpoints, from a form-encoded or JSON body (SPEC §6)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+
+from wtp_oauth.errors import InvalidRequest
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+MAX_VALUE = 4096
+
+
+# OpenAPI description of the body both endpoints accept.
+def body_schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {FORM: {"schema": schema}, JSON: {"schema": schema}},
+        }
+    }
+
+
+def _checked(pairs: list[tuple[str, Any]]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidRequest(f"The '{name[:40]}' parameter must be a string.")
+        if name in params:
+            raise InvalidRequest(f"The '{name[:40]}' parameter was sent more than once.")
+        if "\x00" in value or len(value) > MAX_VALUE:
+            raise InvalidRequest(f"The '{name[:40]}' parameter is malformed.")
+        params[name] = value
+    return params
+
+
+async def oauth_params(request: Request) -> dict[str, str]:
+    """The request's parameters: RFC 6749's form encoding, or JSON as the developer guide sends.
+
+    Repeated parameters are refused (RFC 6749 §3.2), and so is anything that is not a string.
+    """
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    body = await request.body()
+    if content_type == JSON:
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise InvalidRequest("The body is not valid JSON.") from exc
+        if not isinstance(data, dict):
+            raise InvalidRequest("The JSON body must be an object.")
+        return _checked(list(data.items()))
+    if content_type == FORM or (not content_type and not body):
+        try:
+            text = body.decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidRequest("The form body is not valid UTF-8.") from exc
+        return _checked(list(pairs))
+    raise InvalidRequest(f"Send the body as {FORM} or {JSON}.")

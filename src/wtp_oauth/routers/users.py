@@ -1,0 +1,79 @@
+"""The user API, for holders of access tokens (SPEC §7, RFC 6750)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from wtp_oauth.deps import CurrentUserDep, JsonBody, ReadToken, UsersDep, WriteToken
+from wtp_oauth.schemas import AuthorizedApplication, Profile, ProfileUpdate, PublicProfile
+from wtp_oauth.services.users import profile_for
+
+router = APIRouter(tags=["users"])
+
+_BEARER_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, invalid, expired or revoked access token"},
+    403: {"description": "The token lacks the required scope"},
+}
+_READ: dict[str, Any] = {"security": [{"accessToken": ["user.read"]}]}
+_WRITE: dict[str, Any] = {"security": [{"accessToken": ["user.write"]}]}
+_SESSION: dict[str, Any] = {"security": [{"sessionCookie": []}]}
+
+
+@router.get(
+    "/api/users/@me",
+    operation_id="getCurrentUser",
+    response_model_exclude_none=True,
+    responses=_BEARER_ERRORS,
+    openapi_extra=_READ,
+    summary="The signed-in user's profile (user.read; email with user.email)",
+)
+async def get_me(token: ReadToken) -> Profile:
+    return profile_for(token.user, token)
+
+
+@router.patch(
+    "/api/users/@me",
+    operation_id="updateCurrentUser",
+    response_model_exclude_none=True,
+    responses=_BEARER_ERRORS,
+    openapi_extra=_WRITE,
+    dependencies=[JsonBody],
+    summary="Change the display name (user.write)",
+)
+async def update_me(body: ProfileUpdate, token: WriteToken, users: UsersDep) -> Profile:
+    return await users.rename(token, body.display_name)
+
+
+@router.get(
+    "/api/users/@me/authorizations",
+    operation_id="listMyAuthorizations",
+    openapi_extra=_SESSION,
+    summary="Applications the signed-in user has authorized",
+)
+async def list_authorizations(user: CurrentUserDep, users: UsersDep) -> list[AuthorizedApplication]:
+    return await users.authorizations(user.id)
+
+
+@router.delete(
+    "/api/users/@me/authorizations/{client_id}",
+    operation_id="revokeMyAuthorization",
+    status_code=204,
+    openapi_extra=_SESSION,
+    summary="Forget the consent and revoke the application's tokens",
+)
+async def revoke_authorization(client_id: str, user: CurrentUserDep, users: UsersDep) -> Response:
+    await users.revoke_authorization(user.id, client_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/api/users/{user_id}",
+    operation_id="getUser",
+    responses=_BEARER_ERRORS,
+    openapi_extra=_READ,
+    summary="A user's public profile (user.read)",
+)
+async def get_user(user_id: str, _token: ReadToken, users: UsersDep) -> PublicProfile:
+    return await users.public_profile(user_id)

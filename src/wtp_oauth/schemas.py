@@ -1,0 +1,90 @@
+"""Request and response bodies of the JSON API (table models do not validate: PITFALLS)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Username = Annotated[
+    str, StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+AppName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+RedirectURI = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class UserCreate(_Strict):
+    username: Username
+    email: EmailStr
+    password: Password
+
+
+class SessionCreate(_Strict):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=320)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class PublicProfile(BaseModel):
+    id: str
+    username: str
+    display_name: str
+    created_at: datetime
+
+
+class Profile(PublicProfile):
+    email: str | None = Field(default=None, description="Present with the user.email scope.")
+
+
+class ProfileUpdate(_Strict):
+    display_name: DisplayName
+
+
+class ApplicationCreate(_Strict):
+    name: AppName
+    redirect_uris: Annotated[list[RedirectURI], Field(min_length=1, max_length=20)]
+    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    client_type: Literal["confidential", "public"] = "confidential"
+
+
+class ApplicationUpdate(_Strict):
+    name: AppName | None = None
+    redirect_uris: Annotated[list[RedirectURI], Field(min_length=1, max_length=20)] | None = None
+    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+class ApplicationOut(BaseModel):
+    client_id: str
+    name: str
+    description: str
+    redirect_uris: list[str]
+    client_type: Literal["confidential", "public"]
+    created_at: datetime
+
+
+class ApplicationCreated(ApplicationOut):
+    client_secret: str | None = Field(
+        description="Shown only now; null for public clients. Store it safely."
+    )
+
+
+class ClientSecret(BaseModel):
+    client_secret: str
+
+
+class AuthorizedApplication(BaseModel):
+    client_id: str
+    name: str
+    scopes: list[str]
+    granted_at: datetime
+
+
+class ScopeOut(BaseModel):
+    name: str
+    description: str

@@ -1,0 +1,1 @@
+"""Grant, consent and account logic. Nothing here knows about HTTP."""

@@ -1,0 +1,54 @@
+"""Bearer token checks for the user API (RFC 6750)."""
+
+from __future__ import annotations
+
+from wtp_oauth.errors import InsufficientScope, InvalidToken, OAuthError
+from wtp_oauth.repositories.token_store import AccessTokenRecord
+from wtp_oauth.scopes import parse_scope
+from wtp_oauth.security.tokens import ACCESS_TOKEN_PREFIX, digest
+from wtp_oauth.services.grants import GrantEnv
+
+REALM = "wtp-oauth"
+
+
+class MissingToken(OAuthError):
+    """RFC 6750 §3.1: no credentials at all; the challenge carries no error code."""
+
+    error = ""
+    status_code = 401
+
+
+def access_token_from(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer`` header (RFC 6750 §2.1), the only place read."""
+    if not authorization:
+        raise MissingToken("An access token is required.")
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise InvalidToken("Send the access token as 'Authorization: Bearer <token>'.")
+    return token
+
+
+async def authenticate(authorization: str | None, scope: str, env: GrantEnv) -> AccessTokenRecord:
+    """The active access token of this request, holding ``scope`` (RFC 6750 §3.1)."""
+    token = access_token_from(authorization)
+    record = None
+    if token.startswith(ACCESS_TOKEN_PREFIX) and len(token) <= 200:
+        record = await env.store.find_access_token(digest(token))
+    if record is None or not record.is_active(env.clock()):
+        raise InvalidToken("The access token is invalid, expired or revoked.")
+    if scope not in parse_scope(record.scope):
+        raise InsufficientScope(scope)
+    return record
+
+
+def challenge(error: OAuthError) -> str:
+    """The ``WWW-Authenticate`` value for a failed bearer check."""
+    parts = [f'realm="{REALM}"']
+    if error.error:
+        parts.append(f'error="{error.error}"')
+        if error.description:
+            parts.append(f'error_description="{error.description}"')
+    if isinstance(error, InsufficientScope):
+        parts.append(f'scope="{error.scope}"')
+    return "Bearer " + ", ".join(parts)

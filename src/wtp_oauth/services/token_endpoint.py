@@ -1,0 +1,32 @@
+"""The token endpoint (RFC 6749 §3.2): pick the grant, authenticate the client, issue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from wtp_oauth.errors import InvalidRequest, UnsupportedGrantType
+from wtp_oauth.services.client_auth import ClientCredentials, authenticate_client
+from wtp_oauth.services.grants import GRANTS, GrantEnv, TokenResponse
+
+
+def grant_type_of(params: Mapping[str, str]) -> str:
+    """``grant_type``, or the developer guide's ``grand_type``; both and different is an error."""
+    standard, guide = params.get("grant_type") or None, params.get("grand_type") or None
+    if standard and guide and standard != guide:
+        raise InvalidRequest("'grant_type' and 'grand_type' disagree.")
+    grant_type = standard or guide
+    if not grant_type:
+        raise InvalidRequest("The 'grant_type' parameter is required.")
+    return grant_type
+
+
+async def exchange(
+    params: Mapping[str, str], credentials: ClientCredentials, env: GrantEnv
+) -> TokenResponse:
+    """Handle one token request (RFC 6749 §4.1.3, §6)."""
+    grant_type = grant_type_of(params)
+    client = await authenticate_client(credentials, env)
+    handler = GRANTS.get(grant_type)
+    if handler is None:
+        raise UnsupportedGrantType(f"Supported grant types: {', '.join(sorted(GRANTS))}.")
+    return await handler.issue(params, client, env)
