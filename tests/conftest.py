@@ -12,6 +12,10 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,3 +137,70 @@ async def other_client(running_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]
     transport = httpx.ASGITransport(app=running_app, client=(_random_ip(), 50001))
     async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER) as http:
         yield http
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """A real ``wtp-oauth serve`` process (uvicorn, real sockets) on a loopback port."""
+
+    def __init__(self, database_url: str, workers: int = 2, env: dict[str, str] | None = None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._database_url = database_url
+        self._workers = workers
+        self._env = env or {}
+        self._process: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None
+
+    def start(self, log_dir: Path) -> LiveServer:
+        script = Path(sys.executable).with_name("wtp-oauth")
+        command = [str(script) if script.exists() else "wtp-oauth", "serve"]
+        command += ["--port", str(self.port), "--workers", str(self._workers)]
+        env = {k: v for k, v in os.environ.items() if k != "WTP_ISSUER"}
+        env.update({"WTP_DATABASE_URL": self._database_url, **self._env})
+        self.log_path = log_dir / f"server-{self.port}.log"
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGINT)
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path else ""
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """``wtp-oauth serve --workers 2`` on this run's database, shared by the session's tests."""
+    server = LiveServer(database_url).start(tmp_path_factory.mktemp("server"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -81,10 +82,11 @@ def query_of(location: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(urlsplit(location).query).items()}
 
 
-def hidden(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+def hidden(page: str, name: str) -> str:
+    """The value of a hidden form input, as a browser would submit it."""
+    match = re.search(rf'name="{name}" value="([^"]*)"', page)
     assert match, f"no hidden input {name}"
-    return match.group(1)
+    return html.unescape(match.group(1))
 
 
 def authorize_params(client: Client, scopes: str = "user.read", **extra: str) -> dict[str, str]:

@@ -42,7 +42,11 @@ async def test_guide_dialect_code_exchange_user_api_and_refresh(
     # The guide refreshes through /api/token with the refresh token in `code`.
     r = await other_client.post(
         "/api/token",
-        json={"code": tokens["refresh_token"], "grand_type": "refresh_token", "client_id": app.client_id},
+        json={
+            "code": tokens["refresh_token"],
+            "grand_type": "refresh_token",
+            "client_id": app.client_id,
+        },
         headers={"Authorization": f"Bearer {app.client_secret}"},
     )
     assert r.status_code == 200, r.text

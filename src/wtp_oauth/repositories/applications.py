@@ -45,6 +45,4 @@ class ApplicationRepository:
 
     async def remove(self, client_id: str) -> None:
         """Delete the application; its codes, tokens and consents go with it (ON DELETE CASCADE)."""
-        await self._session.exec(
-            delete(Application).where(col(Application.client_id) == client_id)
-        )
+        await self._session.exec(delete(Application).where(col(Application.client_id) == client_id))
