@@ -127,7 +127,7 @@ class Authorization:
             raise InvalidAuthorizationRequest("The request has no client_id.")
         if counts["client_id"] > 1 or counts["redirect_uri"] > 1:
             raise InvalidAuthorizationRequest("client_id and redirect_uri may be sent only once.")
-        found = await self._apps.with_owner(client_id[:64])
+        found = await self._apps.with_owner(client_id) if len(client_id) <= 64 else None
         if found is None:
             raise InvalidAuthorizationRequest("There is no application with this client_id.")
         application, owner = found
