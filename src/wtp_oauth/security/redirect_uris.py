@@ -81,9 +81,12 @@ def matches_registered(requested: str, registered: list[str]) -> bool:
     """Exact string match (RFC 9700 §4.1.3); a loopback ``http`` URI may use any port.
 
     RFC 8252 §7.3: native apps listen on an ephemeral port, so only the port may differ.
+    A fragment, even an empty one, never matches (RFC 6749 §3.1.2).
     """
     if requested in registered:
         return True
+    if "#" in requested:
+        return False
     try:
         wanted = _without_port(requested)
     except ValueError:
