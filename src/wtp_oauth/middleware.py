@@ -57,6 +57,8 @@ class BodyLimit:
                 "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
+                    # It may answer a token request: never cached (RFC 6749 §5.2).
+                    (b"cache-control", b"no-store"),
                     *SECURITY_HEADERS,
                 ],
             }

@@ -5,15 +5,32 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from wtp_oauth.security.text import is_storable
+
+
+def _storable(value: str) -> str:
+    if not is_storable(value):
+        raise ValueError("must not contain NUL characters or unpaired surrogates")
+    return value
+
+
+# Every string the API accepts: a NUL or a lone surrogate is a 422, not a database error.
+Storable = AfterValidator(_storable)
 
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-AppName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-RedirectURI = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=1024), Storable]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Storable
+]
+AppName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Storable
+]
+RedirectURI = Annotated[str, StringConstraints(min_length=1, max_length=2000), Storable]
+Description = Annotated[str, StringConstraints(max_length=1000), Storable]
 
 
 class _Strict(BaseModel):
@@ -27,8 +44,8 @@ class UserCreate(_Strict):
 
 
 class SessionCreate(_Strict):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=320)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+    username: Annotated[str, StringConstraints(min_length=1, max_length=320), Storable]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024), Storable]
 
 
 class PublicProfile(BaseModel):
@@ -49,14 +66,14 @@ class ProfileUpdate(_Strict):
 class ApplicationCreate(_Strict):
     name: AppName
     redirect_uris: Annotated[list[RedirectURI], Field(min_length=1, max_length=20)]
-    description: Annotated[str, StringConstraints(max_length=1000)] = ""
+    description: Description = ""
     client_type: Literal["confidential", "public"] = "confidential"
 
 
 class ApplicationUpdate(_Strict):
     name: AppName | None = None
     redirect_uris: Annotated[list[RedirectURI], Field(min_length=1, max_length=20)] | None = None
-    description: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    description: Description | None = None
 
 
 class ApplicationOut(BaseModel):

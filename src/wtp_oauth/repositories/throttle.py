@@ -28,9 +28,18 @@ class ThrottleRepository:
             count, oldest = (await session.exec(query)).one()
         return int(count), oldest
 
-    async def record(self, subjects: list[str], now: datetime) -> None:
+    async def record(self, subjects: list[str], now: datetime) -> list[int]:
+        """Count one failure against each subject, committed at once; the ids of the rows."""
+        rows = [AuthFailure(subject=subject, created_at=now) for subject in subjects]
         async with self._session_factory.begin() as session:
-            session.add_all([AuthFailure(subject=subject, created_at=now) for subject in subjects])
+            session.add_all(rows)
+            await session.flush()
+        return [row.id for row in rows if row.id is not None]
+
+    async def forget(self, ids: list[int]) -> None:
+        """Take back failures counted by ``record`` (the attempt turned out not to be one)."""
+        async with self._session_factory.begin() as session:
+            await session.exec(delete(AuthFailure).where(col(AuthFailure.id).in_(ids)))
 
     async def clear(self, subject: str) -> None:
         async with self._session_factory.begin() as session:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -53,6 +53,16 @@ def _consent_page(
     )
 
 
+def _query(request: Request) -> list[tuple[str, str]] | None:
+    """The query's parameters, or None if it is not UTF-8 (RFC 3986 §2.5): decoded strictly,
+    where Starlette would turn broken bytes into U+FFFD and carry them into a stored request."""
+    try:
+        raw = request.scope["query_string"].decode("utf-8")
+        return parse_qsl(raw, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
 @router.get("/oauth/authorize")
 async def authorize(
     request: Request,
@@ -60,7 +70,14 @@ async def authorize(
     authorization: AuthorizationDep,
     signed_in: SignedInDep,
 ) -> Response:
-    params = list(request.query_params.multi_items())
+    params = _query(request)
+    if params is None:
+        return error_page(
+            state,
+            request,
+            "This sign-in link is not valid UTF-8.",
+            title="This sign-in link is broken",
+        )
     try:
         checked = await authorization.validate(params)
         if isinstance(checked, Redirect):

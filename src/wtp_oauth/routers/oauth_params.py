@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 from fastapi import Request
 
 from wtp_oauth.errors import InvalidRequest
+from wtp_oauth.security.text import is_storable
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -26,16 +27,22 @@ def body_schema(properties: dict[str, Any], required: list[str]) -> dict[str, An
     }
 
 
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members in order, repeats included."""
+
+
 def _checked(pairs: list[tuple[str, Any]]) -> dict[str, str]:
     params: dict[str, str] = {}
     for name, value in pairs:
+        if not is_storable(name):
+            raise InvalidRequest("A parameter name is malformed.")
         if value is None:
             continue
         if not isinstance(value, str):
             raise InvalidRequest(f"The '{name[:40]}' parameter must be a string.")
         if name in params:
             raise InvalidRequest(f"The '{name[:40]}' parameter was sent more than once.")
-        if "\x00" in value or len(value) > MAX_VALUE:
+        if len(value) > MAX_VALUE or not is_storable(value):
             raise InvalidRequest(f"The '{name[:40]}' parameter is malformed.")
         params[name] = value
     return params
@@ -50,16 +57,17 @@ async def oauth_params(request: Request) -> dict[str, str]:
     body = await request.body()
     if content_type == JSON:
         try:
-            data = json.loads(body)
-        except ValueError as exc:
+            # Members as pairs, so that a repeated member is seen, not silently overwritten.
+            data = json.loads(body, object_pairs_hook=_Members)
+        except (ValueError, RecursionError) as exc:
             raise InvalidRequest("The body is not valid JSON.") from exc
-        if not isinstance(data, dict):
+        if not isinstance(data, _Members):
             raise InvalidRequest("The JSON body must be an object.")
-        return _checked(list(data.items()))
+        return _checked(data)
     if content_type == FORM or (not content_type and not body):
         try:
             text = body.decode("utf-8")
-            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False)
+            pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidRequest("The form body is not valid UTF-8.") from exc
         return _checked(list(pairs))

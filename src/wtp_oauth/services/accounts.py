@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from wtp_oauth.repositories.throttle import ThrottleRepository
 from wtp_oauth.repositories.users import SessionRepository, UserRepository
 from wtp_oauth.schemas import UserCreate
 from wtp_oauth.security.passwords import hash_password, verify_password
+from wtp_oauth.security.text import is_storable
 from wtp_oauth.security.tokens import SESSION_PREFIX, digest, new_id, new_secret
 
 THROTTLE_WINDOW = timedelta(minutes=15)
@@ -73,25 +75,35 @@ class Accounts:
         An unknown username and a wrong password get the same answer at the same cost (a
         dummy hash is verified). Past ``WTP_LOGIN_FAILURE_LIMIT`` failures for one username in
         15 minutes, or ten times that from one address, the answer is 429 (RFC 9700 §4.4).
+
+        The attempt is counted as a failure *before* the password is checked and taken back
+        if it succeeds or is refused, so that guesses sent in parallel see one another: of any
+        number at once, at most the limit reach the password check.
         """
+        if not is_storable(username) or not is_storable(password):
+            # No account has such a name, and the database could not even look it up.
+            raise InvalidCredentials("Incorrect username or password.")
         now = self._clock()
-        subjects = {
-            f"user:{username.lower()}": self._settings.login_failure_limit,
+        user_subject = f"user:{username.lower()}"
+        limits = {
+            user_subject: self._settings.login_failure_limit,
             f"ip:{ip}": self._settings.login_failure_limit * IP_FACTOR,
         }
-        for subject, limit in subjects.items():
+        attempt = await self._throttle.record(list(limits), now)
+        for subject, limit in limits.items():
             count, oldest = await self._throttle.failures(subject, now - THROTTLE_WINDOW)
-            if count >= limit:
+            if count > limit:
+                await self._throttle.forget(attempt)
                 wait = (oldest or now) + THROTTLE_WINDOW - now
-                raise TooManyAttempts(max(1, int(wait.total_seconds()) + 1))
+                raise TooManyAttempts(max(1, math.ceil(wait.total_seconds())))
         user = await self._users.by_username(username)
         ok = await asyncio.to_thread(
             verify_password, password, None if user is None else user.password_hash
         )
         if user is None or not ok:
-            await self._throttle.record(list(subjects), now)
             raise InvalidCredentials("Incorrect username or password.")
-        await self._throttle.clear(f"user:{username.lower()}")
+        await self._throttle.forget(attempt)
+        await self._throttle.clear(user_subject)
         return await self.open_session(user)
 
     async def open_session(self, user: User) -> SignedIn:

@@ -15,6 +15,7 @@ from wtp_oauth.models import Application, ClientType, User
 from wtp_oauth.repositories.applications import ApplicationRepository
 from wtp_oauth.schemas import ApplicationCreate, ApplicationUpdate
 from wtp_oauth.security.redirect_uris import RedirectURIError, validate_registration
+from wtp_oauth.security.text import is_identifier
 from wtp_oauth.security.tokens import CLIENT_SECRET_PREFIX, digest, new_client_id, new_secret
 
 
@@ -65,7 +66,7 @@ class Applications:
 
     async def get(self, owner: User, client_id: str) -> Application:
         """The owner's application; anyone else's is simply not found."""
-        application = await self._apps.get(client_id)
+        application = await self._apps.get(client_id) if is_identifier(client_id) else None
         if application is None or application.owner_id != owner.id:
             raise NotFound("Application not found.")
         return application

@@ -40,6 +40,7 @@ from wtp_oauth.repositories.grants import GrantRepository
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security import pkce
 from wtp_oauth.security.redirect_uris import matches_registered
+from wtp_oauth.security.text import has_control, is_identifier
 from wtp_oauth.security.tokens import digest, new_id, new_secret
 
 PENDING_REQUEST_TTL = timedelta(minutes=30)
@@ -127,7 +128,7 @@ class Authorization:
             raise InvalidAuthorizationRequest("The request has no client_id.")
         if counts["client_id"] > 1 or counts["redirect_uri"] > 1:
             raise InvalidAuthorizationRequest("client_id and redirect_uri may be sent only once.")
-        found = await self._apps.with_owner(client_id) if len(client_id) <= 64 else None
+        found = await self._apps.with_owner(client_id) if is_identifier(client_id) else None
         if found is None:
             raise InvalidAuthorizationRequest("There is no application with this client_id.")
         application, owner = found
@@ -178,8 +179,13 @@ class Authorization:
         """Check the request; a bad client or redirect URI raises, anything else redirects."""
         application, owner, redirect_uri = await self._trusted_client(params)
         state = _single(params, "state")
-        if state is not None and len(state) > _MAX_STATE:
-            return self.error_redirect(InvalidRequest("state is too long."), redirect_uri, None)
+        if state is not None and (len(state) > _MAX_STATE or has_control(state)):
+            # Not echoed: RFC 6749 Appendix A.5 allows only visible characters in state.
+            return self.error_redirect(
+                InvalidRequest("state is too long or holds control characters."),
+                redirect_uri,
+                None,
+            )
         try:
             scopes, challenge, prompt = self._checked(params, application)
         except OAuthError as error:

@@ -17,6 +17,7 @@ from urllib.parse import unquote_plus
 
 from wtp_oauth.errors import InvalidClient, InvalidRequest, TooManyAttempts
 from wtp_oauth.repositories.token_store import ClientRecord
+from wtp_oauth.security.text import is_identifier
 from wtp_oauth.security.tokens import matches_digest
 from wtp_oauth.services.grants.base import GrantEnv
 
@@ -91,6 +92,8 @@ async def authenticate_client(credentials: ClientCredentials, env: GrantEnv) -> 
     challenge = {"WWW-Authenticate": credentials.challenge}
     if credentials.client_id is None:
         raise InvalidClient("The client_id is required.", headers=challenge)
+    if not is_identifier(credentials.client_id):
+        raise InvalidClient("Client authentication failed.", headers=challenge)
     now = env.clock()
     client = await env.store.get_client(credentials.client_id, failures_since=now - THROTTLE_WINDOW)
     if client is None:

@@ -11,6 +11,7 @@ from wtp_oauth.repositories.token_store import AccessTokenRecord, UserProfile
 from wtp_oauth.repositories.users import UserRepository
 from wtp_oauth.schemas import AuthorizedApplication, Profile, PublicProfile
 from wtp_oauth.scopes import parse_scope
+from wtp_oauth.security.text import is_identifier
 
 
 def profile_for(user: UserProfile, token: AccessTokenRecord) -> Profile:
@@ -31,7 +32,7 @@ class Users:
         self._clock = clock
 
     async def public_profile(self, user_id: str) -> PublicProfile:
-        user = await self._users.get(user_id[:64])
+        user = await self._users.get(user_id) if is_identifier(user_id) else None
         if user is None:
             raise NotFound("User not found.")
         return PublicProfile(
@@ -69,5 +70,7 @@ class Users:
 
     async def revoke_authorization(self, user_id: str, client_id: str) -> None:
         """Forget the consent and revoke the application's tokens for this user."""
-        if not await self._grants.forget_consent(user_id, client_id[:64], self._clock()):
+        if not is_identifier(client_id) or not await self._grants.forget_consent(
+            user_id, client_id, self._clock()
+        ):
             raise NotFound("This application is not authorized.")
