@@ -278,6 +278,35 @@ async def test_oversized_state_is_refused(world: World) -> None:
 
 @pytest.mark.parametrize("prompt", ["none consent", "none login", "select_account", "bogus"])
 async def test_invalid_prompt_is_refused(world: World, prompt: str) -> None:
-    """OIDC Core §3.1.2.1: ``none`` stands alone; unknown values are ``invalid_request``."""
+    """OIDC Core §3.1.2.1 (an RFC 6749 §8.2 extension): ``none`` stands alone; unknown values are
+    ``invalid_request``."""
     query = await _redirected_error(world, prompt=prompt)
     assert query["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize(
+    "uri,client_type",
+    [
+        ("javascript:alert(document.cookie)", "public"),
+        ("data:text/html,<script>alert(1)</script>", "public"),
+        ("http://client.example/callback", "confidential"),  # plain http off loopback
+        ("https://*.client.example/callback", "confidential"),
+        ("https://client.example/callback#frag", "confidential"),
+        ("https://user:pw@client.example/callback", "confidential"),
+        ("com.example.app:/callback", "confidential"),  # private scheme for a web client
+        ("example:/callback", "public"),  # a private scheme must be a reverse domain
+        ("/relative/callback", "confidential"),
+        ("https:///callback", "confidential"),
+    ],
+)
+async def test_dangerous_redirect_uris_cannot_be_registered(
+    world: World, uri: str, client_type: str
+) -> None:
+    """RFC 9700 §4.1.3 and §2.6 (no wildcards, https), RFC 6749 §3.1.2 (absolute, no fragment),
+    RFC 8252 §7.1 (reverse-domain private schemes, for native apps only): such URIs are
+    refused at registration, so no code can ever be sent to them."""
+    r = await world.dev.post(
+        "/api/applications",
+        json={"name": "Bad", "redirect_uris": [uri], "client_type": client_type},
+    )
+    assert r.status_code == 422, r.text

@@ -212,14 +212,16 @@ async def test_remembered_consent_does_not_cover_wider_scopes(world: World) -> N
 
 
 async def test_prompt_consent_asks_again(world: World) -> None:
-    """OIDC Core §3.1.2.1 ``prompt=consent``: the user is asked even with a remembered grant."""
+    """OIDC Core §3.1.2.1 ``prompt=consent`` (an RFC 6749 §8.2 extension): the user is asked even
+    with a remembered grant."""
     await get_code(world.user, world.app)
     await _consent_page(world, prompt="consent")
 
 
 async def test_prompt_none_never_shows_a_page(world: World, running_app: FastAPI) -> None:
-    """OIDC Core §3.1.2.1 ``prompt=none``: ``login_required`` when signed out,
-    ``consent_required`` when consent is missing — redirected, never a page to click through."""
+    """OIDC Core §3.1.2.1 ``prompt=none`` (an RFC 6749 §8.2 extension): ``login_required`` when
+    signed out, ``consent_required`` when consent is missing — redirected, never a page to click
+    through."""
     r = await world.user.get("/oauth/authorize", params=authorize_params(world.app, prompt="none"))
     assert query_of(r.headers["location"])["error"] == "consent_required"
     async with await _browser(running_app) as signed_out:
@@ -233,8 +235,9 @@ async def test_prompt_none_never_shows_a_page(world: World, running_app: FastAPI
 
 
 async def test_prompt_login_sends_a_signed_in_user_through_login(world: World) -> None:
-    """OIDC Core §3.1.2.1 ``prompt=login``: re-authentication, even with a live session and a
-    remembered consent; the way back carries no ``prompt=login`` (no loop)."""
+    """OIDC Core §3.1.2.1 ``prompt=login`` (an RFC 6749 §8.2 extension): re-authentication, even
+    with a live session and a remembered consent; the way back carries no ``prompt=login`` (no
+    loop)."""
     await get_code(world.user, world.app)
     r = await world.user.get("/oauth/authorize", params=authorize_params(world.app, prompt="login"))
     assert r.status_code == 302
@@ -268,7 +271,8 @@ async def test_withdrawn_authorization_kills_tokens_codes_and_consent(world: Wor
 
 
 async def test_authorizations_are_per_user(world: World, running_app: FastAPI) -> None:
-    """SPEC §7: one user can neither list nor withdraw another user's authorizations."""
+    """RFC 7009 §2.1 / SPEC §7: one user can neither list nor withdraw another user's
+    authorizations."""
     tokens = await tokens_for(world.user, world.app)
     async with await _browser(running_app) as intruder:
         await sign_up(intruder)
@@ -282,8 +286,9 @@ async def test_authorizations_are_per_user(world: World, running_app: FastAPI) -
 async def test_authorizations_need_a_session_not_a_token(
     world: World, running_app: FastAPI
 ) -> None:
-    """SPEC §7: the list is for the signed-in user; an application's access token (even one
-    of this user) does not open it — a client cannot withdraw or read other grants."""
+    """RFC 6749 §3.3 / SPEC §7 (no scope covers grants): the list is for the signed-in user; an
+    application's access token (even one of this user) does not open it — a client cannot withdraw
+    or read other grants."""
     tokens = await tokens_for(world.user, world.app)
     async with await _browser(running_app) as application:
         headers = bearer(tokens["access_token"])
@@ -294,3 +299,18 @@ async def test_authorizations_need_a_session_not_a_token(
             f"/api/users/@me/authorizations/{world.app.client_id}", headers=headers
         )
         assert r.status_code == 401
+
+
+async def test_consent_page_escapes_what_the_application_controls(world: World) -> None:
+    """RFC 6749 §10.2 (the user must see who is asking) / CWE-79: an application's name and
+    its owner's text are shown escaped, so they cannot script the page that holds the Allow
+    button."""
+    from tests.helpers import register_client
+
+    payload = '<script>alert(1)</script><img src=x onerror=alert(2)>"'
+    app = await register_client(world.dev, name=payload)
+    r = await world.user.get("/oauth/authorize", params=authorize_params(app))
+    assert r.status_code == 200
+    assert "<script>alert(1)" not in r.text
+    assert "<img src=x" not in r.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text

@@ -145,7 +145,7 @@ async def _cookie_headers(http: httpx.AsyncClient) -> dict[str, str]:
 
 
 async def test_cookies_are_httponly_and_samesite_lax(client: httpx.AsyncClient) -> None:
-    """RFC 6749 §10.12 / RFC 6265bis §8.8: session and CSRF cookies are out of reach of
+    """RFC 6749 §10.12, RFC 6265 §4.1.2.6 and SameSite: session and CSRF cookies are out of reach of
     scripts (HttpOnly) and not sent on cross-site subrequests or POSTs (SameSite=Lax)."""
     cookies = await _cookie_headers(client)
     assert set(cookies) >= {"wtp_session", "wtp_csrf"}
@@ -251,7 +251,7 @@ async def test_oversized_bodies_are_refused(client: httpx.AsyncClient, path: str
 
 
 async def test_oversized_streamed_bodies_are_refused(client: httpx.AsyncClient) -> None:
-    """CWE-400: a chunked body without Content-Length is counted as it arrives."""
+    """RFC 9112 §7.1 / CWE-400: a chunked body without Content-Length is counted as it arrives."""
 
     async def chunks() -> AsyncIterator[bytes]:
         for _ in range(100):
@@ -446,7 +446,7 @@ async def test_malformed_authorize_parameters_are_redirected_errors(
     ids=["int", "list", "nul", "surrogate", "password-surrogate", "long", "sql", "repeat", "deep"],
 )
 async def test_hostile_sign_in_bodies_are_4xx(client: httpx.AsyncClient, body: bytes) -> None:
-    """SPEC §3 / RFC 9700 §4.4: a hostile sign-in is a 4xx with a detail, never a 500."""
+    """RFC 6749 §10.14 / SPEC §3: a hostile sign-in is a 4xx with a detail, never a 500."""
     r = await client.post(
         "/api/session", content=body, headers={"Content-Type": "application/json"}
     )
@@ -460,7 +460,8 @@ async def test_hostile_sign_in_bodies_are_4xx(client: httpx.AsyncClient, body: b
     ids=["nul", "long", "sql", "surrogate"],
 )
 async def test_hostile_login_form_is_4xx(client: httpx.AsyncClient, username: str) -> None:
-    """SPEC §3: the HTML sign-in answers a hostile username with the sign-in page again."""
+    """RFC 6749 §10.14 / SPEC §3: the HTML sign-in answers a hostile username with the sign-in page
+    again."""
     page = await client.get("/login")
     r = await client.post(
         "/login",
@@ -489,14 +490,14 @@ async def test_hostile_login_form_is_4xx(client: httpx.AsyncClient, username: st
     ],
 )
 async def test_hostile_path_parameters_are_4xx(world: World, path: str) -> None:
-    """SPEC §4, §7: a path naming no resource is a 404 (or 4xx), never a 500."""
+    """RFC 6749 §10.14 / SPEC §4, §7: a path naming no resource is a 404 (or 4xx), never a 500."""
     for method in ("GET", "DELETE"):
         r = await world.dev.request(method, path)
         assert 400 <= r.status_code < 500, (method, path, r.status_code, r.text)
 
 
 async def test_hostile_user_id_with_a_token_is_4xx(world: World) -> None:
-    """SPEC §7: ``/api/users/{id}`` with a NUL byte or SQL in the id is a 404."""
+    """RFC 6749 §10.14 / SPEC §7: ``/api/users/{id}`` with a NUL byte or SQL in the id is a 404."""
     tokens = await tokens_for(world.user, world.app)
     for user_id in ("a%00b", "'%20OR%201=1", "%ff"):
         r = await world.user.get(f"/api/users/{user_id}", headers=bearer(tokens["access_token"]))
@@ -523,7 +524,8 @@ async def test_hostile_user_id_with_a_token_is_4xx(world: World) -> None:
     ],
 )
 async def test_hostile_application_bodies_are_422(world: World, body: bytes) -> None:
-    """SPEC §4: bad registration input is 422 with a detail, never stored, never a 500."""
+    """RFC 6749 §10.14 / SPEC §4: bad registration input is 422 with a detail, never stored, never a
+    500."""
     r = await world.dev.post(
         "/api/applications", content=body, headers={"Content-Type": "application/json"}
     )
@@ -542,13 +544,14 @@ async def test_hostile_application_bodies_are_422(world: World, body: bytes) -> 
     ids=["password-surrogate", "email-surrogate", "username-nul", "email-nul"],
 )
 async def test_hostile_sign_up_bodies_are_422(client: httpx.AsyncClient, body: bytes) -> None:
-    """SPEC §3: sign-up refuses unstorable text with 422, never a 500."""
+    """RFC 6749 §10.14 / SPEC §3: sign-up refuses unstorable text with 422, never a 500."""
     r = await client.post("/api/users", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 422, r.text
 
 
 async def test_hostile_display_name_is_422(world: World) -> None:
-    """SPEC §7: ``PATCH /api/users/@me`` refuses a NUL byte or lone surrogate with 422."""
+    """RFC 6749 §10.14 / SPEC §7: ``PATCH /api/users/@me`` refuses a NUL byte or lone surrogate with
+    422."""
     tokens = await tokens_for(world.user, world.app, "user.read user.write")
     for name in (b"a\\u0000b", b"\\ud800"):
         r = await world.user.patch(
@@ -560,7 +563,8 @@ async def test_hostile_display_name_is_422(world: World) -> None:
 
 
 async def test_sql_in_every_field_changes_nothing(world: World) -> None:
-    """CWE-89: SQL-looking input is data; the tables are intact and the flow still works."""
+    """RFC 6749 §10.14 / CWE-89: SQL-looking input is data; the tables are intact and the flow still
+    works."""
     sql = "'; DROP TABLE users; --"
     await world.user.get("/oauth/authorize", params=authorize_params(world.app, state=sql))
     await world.user.post("/api/session", json={"username": sql, "password": sql})

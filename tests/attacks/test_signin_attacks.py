@@ -2,8 +2,8 @@
 
 SPEC §2–§3 fix the throttle (WTP_LOGIN_FAILURE_LIMIT per username, ten times that per IP
 address, in 15 minutes, 429 with ``Retry-After``), kept in the database so that every worker
-and host shares it. RFC 6749 §10.10 and RFC 9700 §4.4 ask for exactly this (guessing of
-user credentials); OWASP ASVS V2.2 for the same answer and cost for unknown users. Each test
+and host shares it. RFC 6749 §10.10 (credentials-guessing attacks) asks for exactly this;
+OWASP ASVS V2.2 for the same answer and cost for unknown users. Each test
 names the section it enforces.
 """
 
@@ -55,7 +55,7 @@ async def _form_sign_in(http: httpx.AsyncClient, username: str, password: str) -
 async def test_unknown_user_and_wrong_password_get_the_same_answer(
     client: httpx.AsyncClient,
 ) -> None:
-    """OWASP ASVS V2.2 / RFC 9700 §4.4: the answer does not tell whether the account exists."""
+    """RFC 6749 §10.10 / OWASP ASVS V2.2: the answer does not tell whether the account exists."""
     username = await _new_account(client)
     wrong = await _sign_in(client, username, "wrong password")
     unknown = await _sign_in(client, unique(), "wrong password")
@@ -71,8 +71,8 @@ async def test_unknown_user_and_wrong_password_get_the_same_answer(
 async def test_unknown_user_costs_as_much_as_a_wrong_password(
     client: httpx.AsyncClient,
 ) -> None:
-    """OWASP ASVS V2.2 (timing enumeration): an unknown username is answered after a dummy
-    password hash, not at once — the median times differ by far less than one hash."""
+    """RFC 6749 §10.10 and OWASP ASVS V2.2 (timing enumeration): an unknown username is answered
+    after a dummy password hash, not at once — the median times differ by far less than one hash."""
     username = await _new_account(client)
 
     async def timed(name: str) -> float:
@@ -90,7 +90,7 @@ async def test_unknown_user_costs_as_much_as_a_wrong_password(
 
 
 async def test_failures_for_one_username_are_throttled(custom_app: AppFactory) -> None:
-    """SPEC §2 / RFC 9700 §4.4: after WTP_LOGIN_FAILURE_LIMIT failures the username gets 429
+    """RFC 6749 §10.10 / SPEC §2: after WTP_LOGIN_FAILURE_LIMIT failures the username gets 429
     with ``Retry-After`` — even with the right password, and whatever its letter case."""
     async with custom_app(login_failure_limit=3) as http:
         username = await _new_account(http)
@@ -107,7 +107,8 @@ async def test_failures_for_one_username_are_throttled(custom_app: AppFactory) -
 async def test_throttle_window_ends_after_fifteen_minutes(
     custom_app: AppFactory, clock: FakeClock
 ) -> None:
-    """SPEC §2: the count covers 15 minutes; afterwards the right password works again."""
+    """RFC 6749 §10.10 / SPEC §2: the count covers 15 minutes; afterwards the right password works
+    again."""
     async with custom_app(login_failure_limit=2) as http:
         username = await _new_account(http)
         for _ in range(2):
@@ -120,8 +121,8 @@ async def test_throttle_window_ends_after_fifteen_minutes(
 async def test_failures_from_one_address_are_throttled_at_ten_times_the_limit(
     custom_app: AppFactory,
 ) -> None:
-    """SPEC §2: one address spraying many usernames is stopped at ten times the per-username
-    limit; another address is not affected."""
+    """RFC 6749 §10.10 / SPEC §2: one address spraying many usernames is stopped at ten times the
+    per-username limit; another address is not affected."""
     async with custom_app(login_failure_limit=2, ip="10.77.0.1") as sprayer:
         for _ in range(20):
             assert (await _sign_in(sprayer, unique(), "guess")).status_code == 401
@@ -156,8 +157,8 @@ def throttled_servers(
 async def test_throttle_is_shared_by_every_host(
     throttled_servers: tuple[LiveServer, LiveServer],
 ) -> None:
-    """SPEC §2: failures are kept in the database, so guesses spread over several server
-    processes (hosts, workers) count together."""
+    """RFC 6749 §10.10 / SPEC §2: failures are kept in the database, so guesses spread over several
+    server processes (hosts, workers) count together."""
     first, second = throttled_servers
     async with (
         httpx.AsyncClient(base_url=first.url) as a,
@@ -173,7 +174,7 @@ async def test_throttle_is_shared_by_every_host(
 async def test_parallel_guesses_cannot_outrun_the_throttle(
     throttled_servers: tuple[LiveServer, LiveServer],
 ) -> None:
-    """RFC 9700 §4.4 / SPEC §2: guesses fired at once, over many connections to two workers,
+    """RFC 6749 §10.10 / SPEC §2: guesses fired at once, over many connections to two workers,
     still get at most WTP_LOGIN_FAILURE_LIMIT password checks; the rest are 429."""
     first, _ = throttled_servers
     limits = httpx.Limits(max_connections=20)
@@ -244,7 +245,8 @@ async def test_session_fixation_is_impossible(client: httpx.AsyncClient) -> None
 
 
 async def test_signing_out_ends_the_session_on_the_server(client: httpx.AsyncClient) -> None:
-    """SPEC §3: the session lives on the server, so a copied cookie dies with sign-out."""
+    """RFC 6749 §10.12 / SPEC §3: the session lives on the server, so a copied cookie dies with
+    sign-out."""
     await sign_up(client)
     stolen = client.cookies["wtp_session"]
     assert (await client.delete("/api/session")).status_code == 204

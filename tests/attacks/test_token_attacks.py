@@ -210,7 +210,7 @@ async def test_pkce_malformed_verifier_is_invalid_grant(world: World, verifier: 
 
 
 async def test_public_client_end_to_end_without_a_secret(world: World, public_app: Client) -> None:
-    """RFC 6749 §2.1, RFC 8252 §8.4, RFC 7636: a public client uses PKCE and sends only its
+    """RFC 6749 §2.1, RFC 8252 §8.5, RFC 7636: a public client uses PKCE and sends only its
     client_id, for the code and for refreshes alike."""
     verifier, challenge = pkce_pair()
     code = await get_code(
@@ -387,3 +387,57 @@ async def test_unsupported_grant_types_are_refused(world: World, grant_type: str
     """RFC 6749 §5.2 and RFC 9700 §2.4 (no password grant): ``unsupported_grant_type``."""
     r = await form_exchange(world.user, world.app, grant_type=grant_type, code="x")
     _error(r, "unsupported_grant_type")
+
+
+# --- Transport of the request ---------------------------------------------------------------
+
+
+async def test_token_request_by_get_is_refused_and_consumes_nothing(world: World) -> None:
+    """RFC 6749 §3.2: the client must use POST; a GET with the code and secret in the URL
+    (which logs and proxies keep) is refused and the code stays unused."""
+    code = await get_code(world.user, world.app)
+    r = await world.user.get(
+        "/api/oauth/token",
+        params={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": world.app.client_id,
+            "client_secret": world.app.client_secret,
+        },
+    )
+    assert r.status_code == 405
+    assert r.headers["cache-control"] == "no-store"
+    assert (await _exchange(world, world.app, code)).status_code == 200
+
+
+async def test_credentials_in_the_query_string_are_ignored(world: World) -> None:
+    """RFC 6749 §2.3.1 (the secret must not be in the request URI) and §3.2 (parameters are
+    sent in the body): the query string of a token request counts for nothing."""
+    code = await get_code(world.user, world.app)
+    query = {"client_id": world.app.client_id, "client_secret": world.app.client_secret}
+    r = await world.user.post(
+        "/api/oauth/token",
+        params=query,
+        data={"grant_type": "authorization_code", "code": code},
+    )
+    _error(r, "invalid_client", 401)
+    r = await world.user.post(
+        "/api/oauth/token",
+        params={"code": code, "grant_type": "authorization_code"},
+        data={},
+        auth=(world.app.client_id, world.app.client_secret or ""),
+    )
+    _error(r, "invalid_request")
+
+
+async def test_a_token_cannot_exceed_its_scope_at_the_resource(world: World) -> None:
+    """RFC 6750 §3.1: a token without ``user.write`` cannot change the profile (403
+    ``insufficient_scope``), whatever else it may do."""
+    tokens = await tokens_for(world.user, world.app, "user.read")
+    r = await world.user.patch(
+        "/api/users/@me", json={"display_name": "pwned"}, headers=bearer(tokens["access_token"])
+    )
+    assert r.status_code == 403
+    assert 'error="insufficient_scope"' in r.headers["www-authenticate"]
+    me = await world.user.get("/api/users/@me", headers=bearer(tokens["access_token"]))
+    assert me.json()["display_name"] != "pwned"

@@ -74,7 +74,7 @@ class Accounts:
 
         An unknown username and a wrong password get the same answer at the same cost (a
         dummy hash is verified). Past ``WTP_LOGIN_FAILURE_LIMIT`` failures for one username in
-        15 minutes, or ten times that from one address, the answer is 429 (RFC 9700 §4.4).
+        15 minutes, or ten times that from one address, the answer is 429 (RFC 6749 §10.10).
 
         The attempt is counted as a failure *before* the password is checked and taken back
         if it succeeds or is refused, so that guesses sent in parallel see one another: of any
