@@ -40,6 +40,25 @@ async def world(client: httpx.AsyncClient, other_client: httpx.AsyncClient) -> W
     return World(dev=client, user=other_client, app=app, account=account)
 
 
+@pytest.fixture(scope="module")
+async def shared_world(database_url: str) -> AsyncIterator[World]:
+    """One world shared by a module's parametrized attacks that change nothing the others rely
+    on (each building its own would cost an app start and four password hashes)."""
+    settings = Settings(database_url=database_url, issuer=TEST_ISSUER, pool_size=5)
+    app = create_app(settings, clock=FakeClock())
+    async with app.router.lifespan_context(app):
+        dev_transport = httpx.ASGITransport(app=app, client=(random_ip(), 50000))
+        user_transport = httpx.ASGITransport(app=app, client=(random_ip(), 50001))
+        async with (
+            httpx.AsyncClient(transport=dev_transport, base_url=TEST_ISSUER) as dev,
+            httpx.AsyncClient(transport=user_transport, base_url=TEST_ISSUER) as user,
+        ):
+            await sign_up(dev)
+            registered = await register_client(dev)
+            account = await sign_up(user)
+            yield World(dev=dev, user=user, app=registered, account=account)
+
+
 @pytest.fixture
 async def rival(world: World) -> Client:
     """A second confidential application (another developer's, as far as the server cares)."""

@@ -69,9 +69,13 @@ async def test_pkce_method_without_challenge_is_refused(world: World) -> None:
     ],
     ids=["short", "padded", "plus", "slash", "too-long", "space"],
 )
-async def test_pkce_malformed_s256_challenge_is_refused(world: World, challenge: str) -> None:
+async def test_pkce_malformed_s256_challenge_is_refused(
+    shared_world: World, challenge: str
+) -> None:
     """RFC 7636 §4.2: an S256 challenge is the unpadded base64url of a SHA-256 (43 chars)."""
-    query = await _redirected_error(world, code_challenge=challenge, code_challenge_method="S256")
+    query = await _redirected_error(
+        shared_world, code_challenge=challenge, code_challenge_method="S256"
+    )
     assert query["error"] == "invalid_request"
 
 
@@ -123,12 +127,12 @@ REGISTERED = "https://client.example/callback"
         "javascript:alert(1)//https://client.example/callback",
     ],
 )
-async def test_redirect_uri_must_match_exactly(world: World, redirect_uri: str) -> None:
+async def test_redirect_uri_must_match_exactly(shared_world: World, redirect_uri: str) -> None:
     """RFC 9700 §4.1.3 and RFC 6749 §3.1.2.3: simple string comparison, so every variant of the
     registered URI is refused — on an error page, never by redirecting (§4.1.2.1)."""
-    assert world.app.redirect_uri == REGISTERED
-    params = authorize_params(world.app, redirect_uri=redirect_uri)
-    r = await world.user.get("/oauth/authorize", params=params)
+    assert shared_world.app.redirect_uri == REGISTERED
+    params = authorize_params(shared_world.app, redirect_uri=redirect_uri)
+    r = await shared_world.user.get("/oauth/authorize", params=params)
     assert _is_error_page(r), (r.status_code, r.headers.get("location"))
 
 
@@ -157,11 +161,11 @@ async def test_loopback_redirect_uri_may_use_any_port(world: World) -> None:
     ],
 )
 async def test_loopback_redirect_uri_only_the_port_may_differ(
-    world: World, redirect_uri: str
+    shared_world: World, redirect_uri: str
 ) -> None:
     """RFC 8252 §7.3 and RFC 9700 §4.1.3: the any-port rule does not loosen anything else."""
-    app = await register_client(world.dev, ["http://127.0.0.1/cb"])
-    r = await world.user.get(
+    app = await register_client(shared_world.dev, ["http://127.0.0.1/cb"])
+    r = await shared_world.user.get(
         "/oauth/authorize", params=authorize_params(app, redirect_uri=redirect_uri)
     )
     assert _is_error_page(r), (r.status_code, r.headers.get("location"))
@@ -277,10 +281,10 @@ async def test_oversized_state_is_refused(world: World) -> None:
 
 
 @pytest.mark.parametrize("prompt", ["none consent", "none login", "select_account", "bogus"])
-async def test_invalid_prompt_is_refused(world: World, prompt: str) -> None:
+async def test_invalid_prompt_is_refused(shared_world: World, prompt: str) -> None:
     """OIDC Core §3.1.2.1 (an RFC 6749 §8.2 extension): ``none`` stands alone; unknown values are
     ``invalid_request``."""
-    query = await _redirected_error(world, prompt=prompt)
+    query = await _redirected_error(shared_world, prompt=prompt)
     assert query["error"] == "invalid_request"
 
 
@@ -300,12 +304,12 @@ async def test_invalid_prompt_is_refused(world: World, prompt: str) -> None:
     ],
 )
 async def test_dangerous_redirect_uris_cannot_be_registered(
-    world: World, uri: str, client_type: str
+    shared_world: World, uri: str, client_type: str
 ) -> None:
     """RFC 9700 §4.1.3 and §2.6 (no wildcards, https), RFC 6749 §3.1.2 (absolute, no fragment),
     RFC 8252 §7.1 (reverse-domain private schemes, for native apps only): such URIs are
     refused at registration, so no code can ever be sent to them."""
-    r = await world.dev.post(
+    r = await shared_world.dev.post(
         "/api/applications",
         json={"name": "Bad", "redirect_uris": [uri], "client_type": client_type},
     )

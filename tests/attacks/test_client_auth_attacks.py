@@ -40,11 +40,13 @@ def _invalid_client(r: httpx.Response) -> None:
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
-async def test_two_authentication_methods_are_invalid_request(world: World, path: str) -> None:
+async def test_two_authentication_methods_are_invalid_request(
+    shared_world: World, path: str
+) -> None:
     """RFC 6749 §2.3: a client must not use more than one authentication method per request."""
-    app = world.app
+    app = shared_world.app
     assert app.client_secret
-    r = await world.user.post(
+    r = await shared_world.user.post(
         path,
         data=_body(path, client_id=app.client_id, client_secret=app.client_secret),
         headers=_basic(app.client_id, app.client_secret),
@@ -87,10 +89,12 @@ async def test_basic_and_body_client_id_must_agree(world: World, rival: Client) 
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
-async def test_wrong_secret_is_401_invalid_client(world: World, path: str) -> None:
+async def test_wrong_secret_is_401_invalid_client(shared_world: World, path: str) -> None:
     """RFC 6749 §5.2: failed client authentication is 401 ``invalid_client`` with the
     ``WWW-Authenticate`` header of the scheme used."""
-    r = await world.user.post(path, data=_body(path), headers=_basic(world.app.client_id, "wtps_x"))
+    r = await shared_world.user.post(
+        path, data=_body(path), headers=_basic(shared_world.app.client_id, "wtps_x")
+    )
     _invalid_client(r)
     assert r.headers["www-authenticate"].startswith("Basic")
 
@@ -115,9 +119,11 @@ async def test_wrong_bearer_secret_answers_bearer_challenge(world: World) -> Non
     ],
     ids=["unknown-client", "no-client-id", "anonymous"],
 )
-async def test_unidentified_client_is_401(world: World, credentials: dict[str, str]) -> None:
+async def test_unidentified_client_is_401(shared_world: World, credentials: dict[str, str]) -> None:
     """RFC 6749 §3.2.1: the token endpoint never serves an unauthenticated client."""
-    r = await world.user.post("/api/oauth/token", data=_body("/api/oauth/token", **credentials))
+    r = await shared_world.user.post(
+        "/api/oauth/token", data=_body("/api/oauth/token", **credentials)
+    )
     _invalid_client(r)
 
 
@@ -163,11 +169,13 @@ async def test_another_clients_secret_is_refused(world: World, rival: Client) ->
     ],
     ids=["bad-base64", "no-colon", "digest", "empty"],
 )
-async def test_malformed_authorization_header_is_401(world: World, authorization: str) -> None:
+async def test_malformed_authorization_header_is_401(
+    shared_world: World, authorization: str
+) -> None:
     """RFC 6749 §2.3.1 / §5.2: unusable credentials are ``invalid_client``, never a 500."""
-    r = await world.user.post(
+    r = await shared_world.user.post(
         "/api/oauth/token",
-        data=_body("/api/oauth/token", client_id=world.app.client_id),
+        data=_body("/api/oauth/token", client_id=shared_world.app.client_id),
         headers={"Authorization": authorization},
     )
     _invalid_client(r)

@@ -290,10 +290,14 @@ async def test_oversized_parameter_is_invalid_request(world: World) -> None:
     ],
     ids=["int", "list", "object", "bool", "null-and-int"],
 )
-async def test_wrong_json_types_are_invalid_request(world: World, body: dict[str, object]) -> None:
+async def test_wrong_json_types_are_invalid_request(
+    shared_world: World, body: dict[str, object]
+) -> None:
     """RFC 6749 §5.2: every parameter is a string; anything else is ``invalid_request``."""
-    r = await world.user.post(
-        "/api/oauth/token", json=body, auth=(world.app.client_id, world.app.client_secret or "")
+    r = await shared_world.user.post(
+        "/api/oauth/token",
+        json=body,
+        auth=(shared_world.app.client_id, shared_world.app.client_secret or ""),
     )
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_request"
@@ -338,15 +342,15 @@ async def test_wrong_json_types_are_invalid_request(world: World, body: dict[str
 )
 @pytest.mark.parametrize("path", ["/api/oauth/token", "/api/oauth/introspect"])
 async def test_malformed_oauth_bodies_are_invalid_request(
-    world: World, path: str, content: bytes, content_type: str
+    shared_world: World, path: str, content: bytes, content_type: str
 ) -> None:
     """RFC 6749 §5.2 / RFC 7662 §2.3: a malformed body is 400 ``invalid_request`` (never a
     500), and the server keeps serving."""
-    r = await world.user.post(
+    r = await shared_world.user.post(
         path,
         content=content,
         headers={"Content-Type": content_type},
-        auth=(world.app.client_id, world.app.client_secret or ""),
+        auth=(shared_world.app.client_id, shared_world.app.client_secret or ""),
     )
     assert r.status_code == 400, r.text
     assert r.json()["error"] == "invalid_request"
@@ -358,11 +362,13 @@ async def test_malformed_oauth_bodies_are_invalid_request(
     ["a\x00b", "\udcff", "' OR '1'='1", "x" * 5000],
     ids=["nul", "surrogate", "sql", "long"],
 )
-async def test_hostile_basic_credentials_are_invalid_client(world: World, client_id: str) -> None:
+async def test_hostile_basic_credentials_are_invalid_client(
+    shared_world: World, client_id: str
+) -> None:
     """RFC 6749 §2.3.1 / §5.2: whatever the Basic header decodes to, the answer is 401."""
     raw = f"{client_id}:secret".encode("utf-8", "surrogatepass")
     header = {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-    r = await world.user.post(
+    r = await shared_world.user.post(
         "/api/oauth/token", data={"grant_type": "authorization_code", "code": "x"}, headers=header
     )
     assert r.status_code == 401, r.text
@@ -395,10 +401,10 @@ async def test_hostile_basic_credentials_are_invalid_client(world: World, client
         "state-invalid-utf8",
     ],
 )
-async def test_malformed_authorize_query_is_an_error_page(world: World, query: str) -> None:
+async def test_malformed_authorize_query_is_an_error_page(shared_world: World, query: str) -> None:
     """RFC 6749 §4.1.2.1 and RFC 3986 §2.5: a request naming no valid client, or not even
     UTF-8 (so no parameter of it can be trusted), is a 400 page, never a 500."""
-    r = await world.user.get("/oauth/authorize?" + query)
+    r = await shared_world.user.get("/oauth/authorize?" + query)
     assert r.status_code == 400, r.text
     assert r.headers["content-type"].startswith("text/html")
     assert "location" not in r.headers
@@ -410,19 +416,19 @@ async def test_malformed_authorize_query_is_an_error_page(world: World, query: s
     ids=["state-nul", "state-crlf", "scope-nul", "challenge-nul", "prompt-nul"],
 )
 async def test_malformed_authorize_parameters_are_redirected_errors(
-    world: World, extra: str
+    shared_world: World, extra: str
 ) -> None:
     """RFC 6749 §4.1.2.1: once client and redirect URI are valid, a malformed parameter is an
     ``invalid_request`` (or ``invalid_scope``) sent back to the client — never a 500, and no
     NUL byte or broken text is stored."""
-    params = authorize_params(world.app)
+    params = authorize_params(shared_world.app)
     name = extra.split("=", 1)[0]
     params.pop(name, None)
     query = httpx.QueryParams(params)
-    r = await world.user.get(f"/oauth/authorize?{query}&{extra}")
+    r = await shared_world.user.get(f"/oauth/authorize?{query}&{extra}")
     assert r.status_code == 302, r.text
     location = r.headers["location"]
-    assert location.startswith(world.app.redirect_uri + "?")
+    assert location.startswith(shared_world.app.redirect_uri + "?")
     assert "error=invalid_" in location
     assert "%00" not in urlsplit(location).query
 
@@ -489,10 +495,10 @@ async def test_hostile_login_form_is_4xx(client: httpx.AsyncClient, username: st
         "/api/applications/' OR 1=1 --",
     ],
 )
-async def test_hostile_path_parameters_are_4xx(world: World, path: str) -> None:
+async def test_hostile_path_parameters_are_4xx(shared_world: World, path: str) -> None:
     """RFC 6749 §10.14 / SPEC §4, §7: a path naming no resource is a 404 (or 4xx), never a 500."""
     for method in ("GET", "DELETE"):
-        r = await world.dev.request(method, path)
+        r = await shared_world.dev.request(method, path)
         assert 400 <= r.status_code < 500, (method, path, r.status_code, r.text)
 
 
@@ -523,10 +529,10 @@ async def test_hostile_user_id_with_a_token_is_4xx(world: World) -> None:
         "name-list",
     ],
 )
-async def test_hostile_application_bodies_are_422(world: World, body: bytes) -> None:
+async def test_hostile_application_bodies_are_422(shared_world: World, body: bytes) -> None:
     """RFC 6749 §10.14 / SPEC §4: bad registration input is 422 with a detail, never stored, never a
     500."""
-    r = await world.dev.post(
+    r = await shared_world.dev.post(
         "/api/applications", content=body, headers={"Content-Type": "application/json"}
     )
     assert r.status_code == 422, r.text

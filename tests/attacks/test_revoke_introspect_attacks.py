@@ -44,9 +44,9 @@ async def _reads(http: httpx.AsyncClient, access_token: str) -> bool:
 @pytest.mark.parametrize(
     "token", ["wtpa_unknown", "wtpr_unknown", "no-prefix", "' OR 1=1 --"], ids=str
 )
-async def test_revoking_an_unknown_token_answers_200(world: World, token: str) -> None:
+async def test_revoking_an_unknown_token_answers_200(shared_world: World, token: str) -> None:
     """RFC 7009 §2.2: invalid tokens get 200, so the endpoint reveals nothing about them."""
-    r = await _revoke(world.user, world.app, token)
+    r = await _revoke(shared_world.user, shared_world.app, token)
     assert r.status_code == 200
     assert no_store(r)
 
@@ -123,9 +123,11 @@ async def test_revocation_requires_client_authentication(world: World) -> None:
 
 
 @pytest.mark.parametrize("token", ["wtpa_unknown", "wtpr_unknown", "garbage"], ids=str)
-async def test_introspecting_an_unknown_token_is_exactly_inactive(world: World, token: str) -> None:
+async def test_introspecting_an_unknown_token_is_exactly_inactive(
+    shared_world: World, token: str
+) -> None:
     """RFC 7662 §2.2: an unknown token is ``{"active": false}`` and nothing more."""
-    assert await _introspect(world.user, world.app, token) == {"active": False}
+    assert await _introspect(shared_world.user, shared_world.app, token) == {"active": False}
 
 
 async def test_introspecting_another_clients_token_is_exactly_inactive(

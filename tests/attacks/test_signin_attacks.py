@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.attacks.conftest import AppFactory
+from tests.attacks.conftest import AppFactory, World
 from tests.conftest import TEST_ISSUER, FakeClock, LiveServer
 from tests.helpers import PASSWORD, hidden, sign_up, unique
 
@@ -212,17 +212,15 @@ async def test_login_form_without_csrf_token_signs_nobody_in(client: httpx.Async
         " //attacker.example",
     ],
 )
-async def test_login_next_is_never_an_open_redirect(
-    client: httpx.AsyncClient, next_path: str
-) -> None:
-    """RFC 9700 §4.11 (open redirectors) / SPEC §3: ``next`` is followed only when it is a
-    path on this server."""
-    username = await _new_account(client)
-    page = await client.get("/login", params={"next": next_path})
-    r = await client.post(
+async def test_login_next_is_never_an_open_redirect(shared_world: World, next_path: str) -> None:
+    """RFC 6749 §10.15 and RFC 9700 §4.11 (open redirectors) / SPEC §3: ``next`` is followed
+    only when it is a path on this server."""
+    browser = shared_world.user
+    page = await browser.get("/login", params={"next": next_path})
+    r = await browser.post(
         "/login",
         data={
-            "username": username,
+            "username": shared_world.account.username,
             "password": PASSWORD,
             "next": next_path,
             "csrf_token": hidden(page.text, "csrf_token"),

@@ -147,9 +147,9 @@ async def test_code_expires_after_code_ttl(world: World, clock: FakeClock) -> No
     ["forged", "' OR '1'='1", "x" * 4096, "wtpr_notacode"],
     ids=["forged", "sql", "long", "prefixed"],
 )
-async def test_unknown_code_is_invalid_grant(world: World, code: str) -> None:
+async def test_unknown_code_is_invalid_grant(shared_world: World, code: str) -> None:
     """RFC 6749 §5.2: an unknown or guessed code is ``invalid_grant``."""
-    _error(await _exchange(world, world.app, code), "invalid_grant")
+    _error(await _exchange(shared_world, shared_world.app, code), "invalid_grant")
 
 
 async def test_refresh_token_is_not_an_authorization_code(world: World) -> None:
@@ -200,13 +200,16 @@ async def test_pkce_verifier_without_challenge_is_invalid_grant(world: World) ->
 
 
 @pytest.mark.parametrize("verifier", ["short", "a" * 129, "a" * 42 + "!"])
-async def test_pkce_malformed_verifier_is_invalid_grant(world: World, verifier: str) -> None:
+async def test_pkce_malformed_verifier_is_invalid_grant(shared_world: World, verifier: str) -> None:
     """RFC 7636 §4.1: 43–128 unreserved characters, or ``invalid_grant``."""
     _, challenge = pkce_pair()
     code = await get_code(
-        world.user, world.app, code_challenge=challenge, code_challenge_method="S256"
+        shared_world.user, shared_world.app, code_challenge=challenge, code_challenge_method="S256"
     )
-    _error(await _exchange(world, world.app, code, code_verifier=verifier), "invalid_grant")
+    _error(
+        await _exchange(shared_world, shared_world.app, code, code_verifier=verifier),
+        "invalid_grant",
+    )
 
 
 async def test_public_client_end_to_end_without_a_secret(world: World, public_app: Client) -> None:
@@ -383,9 +386,9 @@ async def test_grant_type_and_grand_type_must_agree(world: World) -> None:
         "AUTHORIZATION_CODE",
     ],
 )
-async def test_unsupported_grant_types_are_refused(world: World, grant_type: str) -> None:
+async def test_unsupported_grant_types_are_refused(shared_world: World, grant_type: str) -> None:
     """RFC 6749 §5.2 and RFC 9700 §2.4 (no password grant): ``unsupported_grant_type``."""
-    r = await form_exchange(world.user, world.app, grant_type=grant_type, code="x")
+    r = await form_exchange(shared_world.user, shared_world.app, grant_type=grant_type, code="x")
     _error(r, "unsupported_grant_type")
 
 
