@@ -7,6 +7,8 @@ channel (RFC 6749 §4.1.2.1, RFC 9207 mix-up). Each test names the section it en
 
 from __future__ import annotations
 
+import secrets
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -39,8 +41,10 @@ async def _redirected_error(world: World, **params: str) -> dict[str, str]:
 
 
 async def test_pkce_plain_method_is_refused(world: World) -> None:
-    """RFC 9700 §2.1.1: ``plain`` must not be used; S256 only (SPEC §5)."""
-    verifier = pkce_pair()[0]
+    """RFC 9700 §2.1.1: ``plain`` must not be used; S256 only (SPEC §5). The verifier sent as a
+    plain challenge is 43 base64url characters, so only the method can be what is refused."""
+    verifier = secrets.token_urlsafe(32)
+    assert len(verifier) == 43
     query = await _redirected_error(world, code_challenge=verifier, code_challenge_method="plain")
     assert query["error"] == "invalid_request"
 

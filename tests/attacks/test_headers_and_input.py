@@ -410,6 +410,21 @@ async def test_malformed_authorize_query_is_an_error_page(shared_world: World, q
     assert "location" not in r.headers
 
 
+@pytest.mark.parametrize("extra", ["state=%ff%fe", "state=ok%c3", "prompt=%ed%a0%80"])
+async def test_invalid_utf8_in_a_valid_authorize_request_is_an_error_page(
+    shared_world: World, extra: str
+) -> None:
+    """RFC 3986 §2.5 and RFC 6749 §10.14: percent-escapes that are not UTF-8 make the request
+    unreadable, even with a valid client and redirect URI: a 400 page — not a consent page
+    carrying replacement characters into a stored request."""
+    name = extra.split("=", 1)[0]
+    params = {k: v for k, v in authorize_params(shared_world.app).items() if k != name}
+    r = await shared_world.user.get(f"/oauth/authorize?{httpx.QueryParams(params)}&{extra}")
+    assert r.status_code == 400, r.text
+    assert "location" not in r.headers
+    assert "not valid UTF-8" in r.text
+
+
 @pytest.mark.parametrize(
     "extra",
     ["state=a%00b", "state=a%0d%0ab", "scopes=user.read%00", "code_challenge=%00", "prompt=%00"],
