@@ -13,7 +13,7 @@ from datetime import datetime
 import pytest
 from fastapi import FastAPI
 
-from tests.api.conftest import cheap_password_hashing  # noqa: F401 (an autouse fixture)
+from tests.api import conftest as api_fixtures
 from tests.conftest import FakeClock
 from tests.helpers import PASSWORD, REDIRECT_URI, query_of, unique
 from wtp_oauth.models import BrowserSession, User
@@ -25,6 +25,13 @@ from wtp_oauth.services.authorization import Authorization, NeedsConsent, Redire
 from wtp_oauth.services.client_auth import THROTTLE_WINDOW
 from wtp_oauth.services.grants import GrantEnv
 from wtp_oauth.state import AppState
+
+# The API tests' fixtures: one application per database, a resettable clock, cheap hashing.
+cheap_password_hashing = api_fixtures.cheap_password_hashing
+shared_clock = api_fixtures.shared_clock
+clock = api_fixtures.clock
+shared_app = api_fixtures.shared_app
+running_app = api_fixtures.running_app
 
 LOOPBACK_URI = "http://127.0.0.1/cb"
 NATIVE_URI = "com.example.app:/cb"
