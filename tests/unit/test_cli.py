@@ -1,4 +1,4 @@
-"""cli.py without I/O: the issuer ``serve`` derives from where it listens (SPEC §2)."""
+"""cli.py without I/O: what ``serve`` hands to uvicorn, and the issuer it derives (SPEC §2)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from wtp_oauth import cli
+from wtp_oauth import cli, migrations
 
 
 @pytest.fixture
@@ -52,6 +52,19 @@ def test_serve_defaults(served: dict[str, Any]) -> None:
     assert cli.main(["serve", "--no-migrate"]) == 0
     assert (served["host"], served["port"], served["workers"]) == ("127.0.0.1", 8000, 1)
     assert os.environ["WTP_ISSUER"] == "http://127.0.0.1:8000"
+
+
+def test_serve_migrates_first_unless_told_not_to(
+    served: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    migrated: list[str] = []
+    monkeypatch.setattr(migrations, "upgrade", migrated.append)
+    monkeypatch.setenv("WTP_DATABASE_URL", "sqlite+aiosqlite:///./somewhere.db")
+    assert cli.main(["serve", "--workers", "3"]) == 0
+    assert migrated == ["sqlite+aiosqlite:///./somewhere.db"]
+    assert served["workers"] == 3
+    assert cli.main(["serve", "--no-migrate"]) == 0
+    assert len(migrated) == 1
 
 
 def test_unknown_command_exits_with_usage(capsys: pytest.CaptureFixture[str]) -> None:

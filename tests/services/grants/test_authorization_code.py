@@ -10,6 +10,7 @@ from wtp_oauth.errors import InvalidGrant, InvalidRequest
 from wtp_oauth.security.tokens import digest
 from wtp_oauth.services.grants import TokenResponse
 from wtp_oauth.services.grants.authorization_code import AuthorizationCodeGrant
+from wtp_oauth.services.grants.refresh_token import RefreshTokenGrant
 
 GRANT = AuthorizationCodeGrant()
 
@@ -78,6 +79,21 @@ async def test_a_code_works_once_and_a_replay_revokes_its_tokens(party: Party) -
         await redeem(party, code=code)
     access = await party.env.store.find_access_token(digest(first.access_token))
     refresh = await party.env.store.find_refresh_token(digest(first.refresh_token))
+    assert access is not None and access.revoked_at is not None
+    assert refresh is not None and refresh.revoked_at is not None
+
+
+async def test_a_replay_also_revokes_tokens_refreshed_since(party: Party) -> None:
+    code = await party.code()
+    first = await redeem(party, code=code)
+    client = await party.client(party.confidential)
+    refreshed = await RefreshTokenGrant().issue(
+        {"refresh_token": first.refresh_token}, client, party.env
+    )
+    with pytest.raises(InvalidGrant, match="already used"):
+        await redeem(party, code=code)
+    access = await party.env.store.find_access_token(digest(refreshed.access_token))
+    refresh = await party.env.store.find_refresh_token(digest(refreshed.refresh_token))
     assert access is not None and access.revoked_at is not None
     assert refresh is not None and refresh.revoked_at is not None
 
