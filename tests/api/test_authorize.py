@@ -284,6 +284,17 @@ async def test_allow_redirects_with_code_state_and_iss(
     assert len(query["code"]) >= 43
 
 
+async def test_state_comes_back_exactly(client: httpx.AsyncClient) -> None:
+    app = await developer_app(client)
+    state = "a b&c=d/é?#%20+"
+    query = redirected_to(await consent(client, authorize_params(app, state=state)))
+    assert query["state"] == state
+    error = redirected_to(
+        await client.get("/oauth/authorize", params=authorize_params(app, "admin", state=state))
+    )
+    assert error["state"] == state
+
+
 async def test_deny_is_access_denied(
     client: httpx.AsyncClient, other_client: httpx.AsyncClient
 ) -> None:

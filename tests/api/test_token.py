@@ -439,6 +439,16 @@ async def test_introspect_what_is_not_yours_or_not_active(
     assert r.json() == {"active": False}
 
 
+async def test_introspect_a_retired_refresh_token(client: httpx.AsyncClient) -> None:
+    app = await developer_app(client)
+    first = await tokens_for(client, app)
+    body = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    second = assert_tokens(await exchange_as(client, app, body))
+    for token, active in ((first["refresh_token"], False), (second["refresh_token"], True)):
+        r = await exchange_as(client, app, {"token": token}, "/api/oauth/introspect")
+        assert r.json()["active"] is active
+
+
 async def test_revoke_an_access_token(client: httpx.AsyncClient) -> None:
     app = await developer_app(client)
     tokens = await tokens_for(client, app)
