@@ -204,6 +204,39 @@ async def test_not_signed_in_goes_through_login_and_back(
     assert hidden(page.text, "request_id")
 
 
+async def test_the_longest_state_survives_the_login_round_trip(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient
+) -> None:
+    app = await developer_app(client)
+    account = await sign_up(other_client)
+    await other_client.delete("/api/session")
+    params = authorize_params(app, "user.read user.email", state="s" * 2000)
+    r = await other_client.get("/oauth/authorize", params=params)
+    login = await other_client.get(r.headers["location"])
+    next_path = hidden(login.text, "next")
+    assert query_of(next_path) == params
+    r = await other_client.post(
+        "/login",
+        data={
+            "username": account.username,
+            "password": account.password,
+            "next": next_path,
+            "csrf_token": hidden(login.text, "csrf_token"),
+        },
+    )
+    assert r.headers["location"] == next_path
+    page = await other_client.get(next_path)
+    r = await other_client.post(
+        "/oauth/authorize",
+        data={
+            "request_id": hidden(page.text, "request_id"),
+            "csrf_token": hidden(page.text, "csrf_token"),
+            "decision": "allow",
+        },
+    )
+    assert redirected_to(r)["state"] == params["state"]
+
+
 async def test_prompt_none_when_not_signed_in(
     client: httpx.AsyncClient, other_client: httpx.AsyncClient
 ) -> None:

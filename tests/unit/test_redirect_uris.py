@@ -131,7 +131,13 @@ def test_does_not_match(requested: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["/", "/developers", "/oauth/authorize?client_id=x&scopes=user.read", "/a/b#c"],
+    [
+        "/",
+        "/developers",
+        "/oauth/authorize?client_id=x&scopes=user.read",
+        "/a/b#c",
+        "/oauth/authorize?state=" + "s" * 2000 + "&redirect_uri=" + "%2F" * 2000,
+    ],
 )
 def test_safe_next_path_keeps_local_paths(value: str) -> None:
     assert safe_next_path(value) == value
@@ -151,7 +157,7 @@ def test_safe_next_path_keeps_local_paths(value: str) -> None:
         "javascript:alert(1)",
         "/ok\r\nSet-Cookie: x=1",
         "/tab\there",
-        "/" + "a" * 2000,
+        "/" + "a" * 8192,
     ],
 )
 def test_safe_next_path_refuses_everything_else(value: str | None) -> None:
