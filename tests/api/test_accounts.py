@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -359,6 +361,17 @@ async def test_signup_form_creates_the_account_and_signs_in(client: httpx.AsyncC
     assert await signed_in(client)
     again = await client.post("/api/session", json={"username": username, "password": PASSWORD})
     assert again.status_code == 204
+
+
+async def test_login_page_links_to_signup_keeping_next(client: httpx.AsyncClient) -> None:
+    next_path = "/oauth/authorize?client_id=abc&scopes=user.read+user.email&state=x%26y"
+    login = await client.get("/login", params={"next": next_path})
+    link = re.search(r'href="(/signup\?next=[^"]*)"', login.text)
+    assert link, login.text
+    signup = await client.get(html.unescape(link.group(1)))
+    assert hidden(signup.text, "next") == next_path
+    r = await signup_form(client, next=hidden(signup.text, "next"))
+    assert r.headers["location"] == next_path
 
 
 async def test_signup_form_drops_an_unsafe_next(client: httpx.AsyncClient) -> None:
