@@ -9,11 +9,10 @@ from datetime import datetime
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
+from tests.api.support import app_client
 from tests.conftest import FakeClock
 from tests.helpers import PASSWORD, hidden, sign_up, unique
-from wtp_oauth.app import create_app
 from wtp_oauth.config import Settings
 
 SESSION = "wtp_session"
@@ -228,15 +227,9 @@ async def test_a_forged_session_cookie_is_nobody(client: httpx.AsyncClient) -> N
 @pytest.fixture
 async def https_client(settings: Settings, clock: FakeClock) -> AsyncIterator[httpx.AsyncClient]:
     """The application behind an https issuer."""
-    app: FastAPI = create_app(
-        settings.model_copy(update={"issuer": "https://wants-to.party"}), clock=clock
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="https://wants-to.party"
-        ) as http:
-            yield http
+    https_settings = settings.model_copy(update={"issuer": "https://wants-to.party"})
+    async with app_client(https_settings, clock, "https://wants-to.party") as (_, http):
+        yield http
 
 
 async def test_session_cookie_is_secure_behind_https(https_client: httpx.AsyncClient) -> None:

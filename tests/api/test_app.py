@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import httpx
 from fastapi import FastAPI
 
-from tests.conftest import TEST_ISSUER, FakeClock
+from tests.api.support import app_client
+from tests.conftest import FakeClock
 from tests.helpers import PASSWORD, hidden, unique
-from wtp_oauth.app import create_app
 from wtp_oauth.config import Settings
 from wtp_oauth.repositories.server import load_secret_key
-
-
-@asynccontextmanager
-async def serving(
-    settings: Settings, clock: FakeClock
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    app = create_app(settings, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER) as http:
-            yield app, http
 
 
 async def test_secret_key_is_generated_once_and_shared(
@@ -35,7 +21,10 @@ async def test_secret_key_is_generated_once_and_shared(
     assert await load_secret_key(state.session_factory) == state.secret_key
     # A second worker on the same database uses the same key: a form from one is accepted by
     # the other.
-    async with serving(settings, clock) as (first, one), serving(settings, clock) as (second, two):
+    async with (
+        app_client(settings, clock) as (first, one),
+        app_client(settings, clock) as (second, two),
+    ):
         assert first.state.wtp.secret_key == second.state.wtp.secret_key == state.secret_key
         username = unique()
         await one.post(
@@ -58,10 +47,10 @@ async def test_secret_key_is_generated_once_and_shared(
 
 async def test_configured_secret_key_is_used(settings: Settings, clock: FakeClock) -> None:
     configured = settings.model_copy(update={"secret_key": "configured-" + unique()})
-    async with serving(configured, clock) as (app, http):
+    async with app_client(configured, clock) as (app, http):
         assert app.state.wtp.secret_key == configured.secret_key
         page = await http.get("/login")
-    async with serving(settings, clock) as (_, other):
+    async with app_client(settings, clock) as (_, other):
         # The stored key differs, so the configured key's form is refused elsewhere.
         other.cookies.update(http.cookies)
         r = await other.post(

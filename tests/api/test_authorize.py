@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, quote, urlsplit
 import httpx
 import pytest
 
+from tests.api.support import developer_app
 from tests.conftest import TEST_ISSUER
 from tests.helpers import (
     REDIRECT_URI,
-    Client,
     authorize_params,
     consent,
     get_code,
@@ -21,11 +21,6 @@ from tests.helpers import (
     register_client,
     sign_up,
 )
-
-
-async def developer_app(http: httpx.AsyncClient, **kwargs: object) -> Client:
-    await sign_up(http)
-    return await register_client(http, **kwargs)  # type: ignore[arg-type]
 
 
 def redirected_to(r: httpx.Response, redirect_uri: str = REDIRECT_URI) -> dict[str, str]:

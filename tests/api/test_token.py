@@ -9,6 +9,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from tests.api.support import developer_app
 from tests.conftest import TEST_ISSUER, FakeClock
 from tests.helpers import (
     Client,
@@ -21,11 +22,6 @@ from tests.helpers import (
 
 TOKEN_PATHS = ["/api/oauth/token", "/api/token"]
 TOKEN_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
-
-
-async def developer_app(http: httpx.AsyncClient, **kwargs: Any) -> Client:
-    await sign_up(http)
-    return await register_client(http, **kwargs)
 
 
 def basic(client_id: str, secret: str) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api.support import app_client
 from tests.conftest import TEST_ISSUER
-from wtp_oauth.app import create_app
 from wtp_oauth.config import Settings
 
 
@@ -71,11 +71,11 @@ async def test_readyz(client: httpx.AsyncClient) -> None:
 async def no_database(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The application over a database that cannot be opened."""
     url = f"sqlite+aiosqlite:///{tmp_path}/missing-folder/wtp.db"
-    app = create_app(Settings(database_url=url, issuer=TEST_ISSUER, secret_key="k"))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER) as http:
-            yield http
+    async with app_client(Settings(database_url=url, issuer=TEST_ISSUER, secret_key="k")) as (
+        _,
+        http,
+    ):
+        yield http
 
 
 async def test_without_a_database_readyz_is_503_and_healthz_is_200(

@@ -6,19 +6,16 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.conftest import TEST_ISSUER, FakeClock
+from tests.api.support import app_client
+from tests.conftest import TEST_ISSUER, FakeClock, _free_port
 from tests.helpers import (
     PASSWORD,
     REDIRECT_URI,
@@ -30,7 +27,6 @@ from tests.helpers import (
     unique,
 )
 from wtp_oauth import cli, migrations
-from wtp_oauth.app import create_app
 from wtp_oauth.config import Settings
 from wtp_oauth.security.tokens import digest
 
@@ -72,22 +68,14 @@ def cli_database(database_url: str, tmp_path: Path) -> str:
     return database_url
 
 
+def settings_for(database_url: str) -> Settings:
+    return Settings(database_url=database_url, issuer=TEST_ISSUER, pool_size=2)
+
+
 @pytest.fixture
 def migrated(cli_database: str) -> str:
     migrations.upgrade(cli_database)
     return cli_database
-
-
-@asynccontextmanager
-async def browser_on(
-    url: str, clock: FakeClock
-) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """The application on ``url`` with a browser-like client."""
-    app = create_app(Settings(database_url=url, issuer=TEST_ISSUER, pool_size=2), clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER) as http:
-            yield app, http
 
 
 async def test_openapi_prints_openapi_json(tmp_path: Path) -> None:
@@ -101,7 +89,7 @@ async def test_migrate(cli_database: str, tmp_path: Path, clock: FakeClock) -> N
     r = await wtp_oauth("migrate", database_url=cli_database, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "database is at head" in r.stdout
-    async with browser_on(cli_database, clock) as (_, http):
+    async with app_client(settings_for(cli_database), clock) as (_, http):
         assert (await http.get("/readyz")).status_code == 200
         await sign_up(http)
 
@@ -145,7 +133,7 @@ async def test_create_user_and_clients(migrated: str, tmp_path: Path, clock: Fak
     assert confidential["client_secret"].startswith("wtps_")
     assert public["client_secret"] is None
 
-    async with browser_on(migrated, clock) as (_, http):
+    async with app_client(settings_for(migrated), clock) as (_, http):
         signed_in = await http.post(
             "/api/session", json={"username": username, "password": PASSWORD}
         )
@@ -197,7 +185,7 @@ def test_errors_exit_2_with_a_message(
 
 
 async def test_purge(migrated: str, tmp_path: Path, clock: FakeClock) -> None:
-    async with browser_on(migrated, clock) as (app, http):
+    async with app_client(settings_for(migrated), clock) as (app, http):
         store = app.state.wtp.grant_env.store
         # Forty days ago: a session, a client, tokens, all long expired by now.
         clock.advance(-40 * DAY)
@@ -239,12 +227,6 @@ async def test_purge(migrated: str, tmp_path: Path, clock: FakeClock) -> None:
         assert (await http.get("/api/applications")).status_code == 200
         http.cookies.set("wtp_session", old_session)
         assert (await http.get("/api/applications")).status_code == 401
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serve_with_no_configuration(tmp_path: Path) -> None:
