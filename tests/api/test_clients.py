@@ -141,10 +141,9 @@ async def test_someone_elses_application_is_not_found(
     ] == "invalid_grant"
 
 
-async def test_update(client: httpx.AsyncClient, clock: FakeClock) -> None:
+async def test_update(client: httpx.AsyncClient) -> None:
     await sign_up(client)
     app = await register_client(client)
-    clock.advance(10)
     uris = ["https://client.example/new", "http://localhost:8080/cb"]
     r = await client.patch(
         f"/api/applications/{app.client_id}",
@@ -186,8 +185,7 @@ async def test_updated_redirect_uris_take_effect(client: httpx.AsyncClient) -> N
 async def test_rotate_secret(client: httpx.AsyncClient) -> None:
     await sign_up(client)
     app = await register_client(client)
-    code = "not-a-code"
-    assert (await guide_exchange(client, app, code)).json()["error"] == "invalid_grant"
+    code = await get_code(client, app)
     r = await client.post(f"/api/applications/{app.client_id}/secret")
     assert r.status_code == 200
     assert set(r.json()) == {"client_secret"}
@@ -197,11 +195,10 @@ async def test_rotate_secret(client: httpx.AsyncClient) -> None:
     old = await guide_exchange(client, app, code)
     assert old.status_code == 401
     assert old.json()["error"] == "invalid_client"
-    assert (
-        await form_exchange(client, app, grant_type="authorization_code", code=code)
-    ).status_code == 401
+    basic = await form_exchange(client, app, grant_type="authorization_code", code=code)
+    assert basic.status_code == 401
     app.client_secret = new_secret
-    assert (await guide_exchange(client, app, code)).json()["error"] == "invalid_grant"
+    assert (await guide_exchange(client, app, code)).status_code == 200
 
 
 async def test_rotate_secret_of_a_public_client(client: httpx.AsyncClient) -> None:

@@ -215,14 +215,16 @@ async def test_patch_me_needs_json(
 
 
 async def test_get_user_by_id(client: httpx.AsyncClient, other_client: httpx.AsyncClient) -> None:
-    app, user = await setup(client, other_client)
-    developer = (await client.get("/api/applications")).json()  # the developer exists too
-    assert developer
+    developer = await sign_up(client)
+    app = await register_client(client)
+    await sign_up(other_client)
     access = await token(other_client, app, "user.read user.email")
-    r = await client.get(f"/api/users/{user.id}", headers=bearer(access))
+    # Someone else's public profile: never the email, whatever the token's scopes.
+    r = await client.get(f"/api/users/{developer.id}", headers=bearer(access))
     assert r.status_code == 200
     assert set(r.json()) == {"id", "username", "display_name", "created_at"}
-    assert r.json()["username"] == user.username
+    assert r.json()["id"] == developer.id
+    assert r.json()["username"] == developer.username
     missing = await client.get("/api/users/no-such-user", headers=bearer(access))
     assert missing.status_code == 404
     assert missing.json()["detail"]
