@@ -11,6 +11,7 @@ from tests.api.support import developer_app
 from tests.conftest import TEST_ISSUER
 from tests.helpers import (
     REDIRECT_URI,
+    Account,
     authorize_params,
     consent,
     get_code,
@@ -36,6 +37,31 @@ def assert_error_page(r: httpx.Response, words: str) -> None:
     assert "location" not in r.headers
     assert r.headers["content-type"].startswith("text/html")
     assert words in r.text
+
+
+def allow_form(page: httpx.Response) -> dict[str, str]:
+    """What a browser submits from the consent page when the user clicks Allow."""
+    assert page.status_code == 200, page.text
+    return {
+        "request_id": hidden(page.text, "request_id"),
+        "csrf_token": hidden(page.text, "csrf_token"),
+        "decision": "allow",
+    }
+
+
+async def sign_in_on(
+    http: httpx.AsyncClient, login: httpx.Response, account: Account
+) -> httpx.Response:
+    """Submit the login page as the browser would, with its hidden ``next``."""
+    return await http.post(
+        "/login",
+        data={
+            "username": account.username,
+            "password": account.password,
+            "next": hidden(login.text, "next"),
+            "csrf_token": hidden(login.text, "csrf_token"),
+        },
+    )
 
 
 # --- errors shown to the user, never redirected ---------------------------------------------
@@ -183,15 +209,7 @@ async def test_not_signed_in_goes_through_login_and_back(
     await other_client.delete("/api/session")
     login = await other_client.get(location)
     assert hidden(login.text, "next") == next_path
-    r = await other_client.post(
-        "/login",
-        data={
-            "username": account.username,
-            "password": account.password,
-            "next": next_path,
-            "csrf_token": hidden(login.text, "csrf_token"),
-        },
-    )
+    r = await sign_in_on(other_client, login, account)
     assert r.status_code == 303
     assert r.headers["location"] == next_path
     page = await other_client.get(next_path)
@@ -210,25 +228,10 @@ async def test_the_longest_state_survives_the_login_round_trip(
     login = await other_client.get(r.headers["location"])
     next_path = hidden(login.text, "next")
     assert query_of(next_path) == params
-    r = await other_client.post(
-        "/login",
-        data={
-            "username": account.username,
-            "password": account.password,
-            "next": next_path,
-            "csrf_token": hidden(login.text, "csrf_token"),
-        },
-    )
+    r = await sign_in_on(other_client, login, account)
     assert r.headers["location"] == next_path
     page = await other_client.get(next_path)
-    r = await other_client.post(
-        "/oauth/authorize",
-        data={
-            "request_id": hidden(page.text, "request_id"),
-            "csrf_token": hidden(page.text, "csrf_token"),
-            "decision": "allow",
-        },
-    )
+    r = await other_client.post("/oauth/authorize", data=allow_form(page))
     assert redirected_to(r)["state"] == params["state"]
 
 
@@ -358,13 +361,7 @@ async def test_loopback_redirect_uri_on_any_port(client: httpx.AsyncClient) -> N
 
 
 async def consent_form(http: httpx.AsyncClient, params: dict[str, str]) -> dict[str, str]:
-    page = await http.get("/oauth/authorize", params=params)
-    assert page.status_code == 200, page.text
-    return {
-        "request_id": hidden(page.text, "request_id"),
-        "csrf_token": hidden(page.text, "csrf_token"),
-        "decision": "allow",
-    }
+    return allow_form(await http.get("/oauth/authorize", params=params))
 
 
 @pytest.mark.parametrize("csrf_token", ["", "forged"])
@@ -491,14 +488,7 @@ async def test_scopes_in_every_dialect(client: httpx.AsyncClient, query: str) ->
     assert 'data-scope="user.read"' in page.text
     assert 'data-scope="user.email"' in page.text
     assert 'data-scope="user.write"' not in page.text
-    r = await client.post(
-        "/oauth/authorize",
-        data={
-            "request_id": hidden(page.text, "request_id"),
-            "csrf_token": hidden(page.text, "csrf_token"),
-            "decision": "allow",
-        },
-    )
+    r = await client.post("/oauth/authorize", data=allow_form(page))
     code = redirected_to(r)["code"]
     assert (await guide_exchange(client, app, code)).json()["scope"] == "user.read user.email"
 
