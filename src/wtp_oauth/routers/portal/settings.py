@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from wtp_oauth.deps import SignedInDep, StateDep, UsersDep
 from wtp_oauth.errors import NotFound
 from wtp_oauth.routers.portal._pages import FormStr, form_user, not_found, page, sign_in_first
-from wtp_oauth.scopes import SCOPES_BY_NAME
+from wtp_oauth.scopes import SCOPES
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,7 +26,7 @@ async def authorizations(
         return sign_in_first("/settings/authorizations")
     context = {
         "authorizations": await users.authorizations(signed_in[1].id),
-        "scopes": SCOPES_BY_NAME,
+        "scopes": SCOPES,
         "revoked": request.query_params.get("revoked") == "1",
     }
     return page(state, request, signed_in, "settings/authorizations.html", context)
