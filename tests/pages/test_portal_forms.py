@@ -282,3 +282,27 @@ async def test_a_broken_sign_in_link_explains_itself(client: httpx.AsyncClient) 
     assert r.status_code == 400 and "location" not in r.headers
     assert "This redirect_uri is not registered for this application." in r.text
     assert "registered in the developer portal" in r.text
+
+
+async def test_signup_form_lists_each_problem_and_keeps_next(client: httpx.AsyncClient) -> None:
+    page = await client.get("/signup", params={"next": "/developers"})
+    r = await client.post(
+        "/signup",
+        data={
+            "username": "no spaces!",
+            "email": "not-an-email",
+            "password": "short",
+            "next": hidden(page.text, "next"),
+            "csrf_token": hidden(page.text, "csrf_token"),
+        },
+    )
+    assert r.status_code == 422
+    text = html.unescape(r.text)
+    for hint in (
+        "Username: 3 to 32 letters, digits, '.', '_' or '-'.",
+        "Email: enter a valid email address.",
+        "Password: at least 8 characters.",
+    ):
+        assert hint in text
+    assert hidden(r.text, "next") == "/developers"
+    assert 'value="no spaces!"' in r.text

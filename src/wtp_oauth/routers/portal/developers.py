@@ -54,7 +54,7 @@ def _example_link(state: AppState, application: Application) -> str:
     params = {
         "client_id": application.client_id,
         "scopes": "user.read",
-        "redirect_uri": application.redirect_uris[0] if application.redirect_uris else "",
+        "redirect_uri": application.redirect_uris[0],
         "response_type": "code",
         "state": "RANDOM_STATE",
     }
@@ -128,6 +128,15 @@ async def create_application(
     return page(state, request, signed_in, "developers/secret.html", context)
 
 
+def _form_of(application: Application) -> dict[str, str]:
+    """The settings forms' fields as the application has them now."""
+    return {
+        "name": application.name,
+        "description": application.description,
+        "redirect_uris": "\n".join(application.redirect_uris),
+    }
+
+
 async def _application_page(
     state: AppState,
     request: Request,
@@ -143,12 +152,7 @@ async def _application_page(
         "example_link": _example_link(state, application),
         "saved": request.query_params.get("saved") == "1",
         "errors": errors or {},
-        "form": form
-        or {
-            "name": application.name,
-            "description": application.description,
-            "redirect_uris": "\n".join(application.redirect_uris),
-        },
+        "form": form or _form_of(application),
     }
     return page(
         state, request, signed_in, "developers/application.html", context, status_code=status_code
@@ -194,13 +198,10 @@ async def _update(
     try:
         await apps.update(signed_in[1], client_id, ApplicationUpdate(**changes))
     except (ValidationError, DomainError) as exc:
-        submitted = {
-            "name": current.name,
-            "description": current.description,
-            "redirect_uris": "\n".join(current.redirect_uris),
+        submitted = _form_of(current) | {
+            key: "\n".join(value) if isinstance(value, list) else value
+            for key, value in changes.items()
         }
-        for key, value in changes.items():
-            submitted[key] = "\n".join(value) if isinstance(value, list) else value
         found = problems(exc, _HINTS, {"redirect_uris": changes.get("redirect_uris", [])})
         return await _application_page(
             state,
