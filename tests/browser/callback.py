@@ -43,7 +43,10 @@ class CallbackApp:
                     self.end_headers()
                     return
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-                body = app.arrive(query)
+                try:
+                    body = app.arrive(query)
+                except Exception as exc:  # shown in the browser, so that the test says why
+                    body = _page("The callback failed", repr(exc))
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -85,12 +88,15 @@ class CallbackApp:
                 "client_id": CLIENT_ID,
             },
             headers=headers,
+            timeout=30,  # requests, which the guide uses, has no timeout at all
         )
         access_token = response.json().get("access_token")
 
         visit.token_response = response.json()
         me = httpx.get(
-            f"{self.issuer}/api/users/@me", headers={"Authorization": f"Bearer {access_token}"}
+            f"{self.issuer}/api/users/@me",
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=30,
         )
         visit.me_status, visit.me = me.status_code, me.json()
         if me.status_code != 200:

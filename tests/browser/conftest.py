@@ -19,7 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 from playwright.sync_api import Request as BrowserRequest
 
 from tests.conftest import LiveServer
@@ -34,6 +41,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORTS = (375, 1280)
+# Generous waits: the machine may be busy (argon2 hashing, two server workers, other tests).
+TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
@@ -49,7 +59,7 @@ class Tab:
         self.context: BrowserContext = browser.new_context(
             base_url=server.url, viewport={"width": 1280, "height": 900}, **options
         )
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(TIMEOUT_MS)
         self.page: Page = self.context.new_page()
         self.requests: list[BrowserRequest] = []
         self.problems: list[str] = []

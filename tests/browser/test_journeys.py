@@ -99,6 +99,7 @@ def _developer_registers_app(tab: Tab, app: CallbackApp, developer: str) -> str:
     for candidate, error in ((first_secret, "invalid_client"), (secret, "invalid_grant")):
         r = httpx.post(
             f"{tab.base}/api/token",
+            timeout=30,
             json={"code": "nope", "grand_type": "authorization_code", "client_id": app.client_id},
             headers={"Authorization": f"Bearer {candidate}"},
         )
@@ -129,6 +130,7 @@ def test_developer_registers_app_user_signs_in_and_revokes(
     developer, user = unique("dev"), unique("user")
     httpx.post(
         f"{live_server.url}/api/users",
+        timeout=30,
         json={"username": user, "email": f"{user}@example.com", "password": PASSWORD},
     ).raise_for_status()
     with CallbackApp(live_server.url) as app:
@@ -194,7 +196,9 @@ def test_developer_registers_app_user_signs_in_and_revokes(
         expect(page.get_by_text("Party Planner")).to_have_count(0)
         user_tab.check("authorizations-revoked")
         me = httpx.get(
-            f"{live_server.url}/api/users/@me", headers={"Authorization": f"Bearer {access_token}"}
+            f"{live_server.url}/api/users/@me",
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=30,
         )
         assert me.status_code == 401
         assert 'error="invalid_token"' in me.headers["www-authenticate"]
@@ -218,7 +222,10 @@ def test_developer_registers_app_user_signs_in_and_revokes(
 def test_new_user_signs_up_from_the_link_and_denies(
     live_server: LiveServer, browser: Browser, shots: Path
 ) -> None:
-    with CallbackApp(live_server.url) as app, httpx.Client(base_url=live_server.url) as api:
+    with (
+        CallbackApp(live_server.url) as app,
+        httpx.Client(base_url=live_server.url, timeout=30) as api,
+    ):
         developer = unique("dev")
         api.post(
             "/api/users",

@@ -98,7 +98,10 @@ def _follow(browser: httpx.Client, link: str) -> dict[str, str]:
 def test_every_docs_example_works(live_server: LiveServer) -> None:
     base = live_server.url
     ran: set[str] = set()
-    with httpx.Client(base_url=base) as developer, httpx.Client(base_url=base) as browser:
+    with (
+        httpx.Client(base_url=base, timeout=30) as developer,
+        httpx.Client(base_url=base, timeout=30) as browser,
+    ):
         oauth = _examples(developer, "/developers/docs/oauth")
         user_docs = _examples(developer, "/developers/docs/user")
         everything = {**oauth, **user_docs}
