@@ -128,6 +128,31 @@ async def create_application(
     return page(state, request, signed_in, "developers/secret.html", context)
 
 
+async def _mine(
+    request: Request,
+    state: AppState,
+    signed_in: SignedIn | None,
+    apps: ApplicationsDep,
+    client_id: str,
+    *,
+    csrf_token: str | None = None,
+    action: str = "",
+) -> tuple[SignedIn, Application] | Response:
+    """The signed-in owner and their application named in the path, or the answer instead:
+    sign in first, the form expired (a POST's ``csrf_token``), or a 404 page (not theirs)."""
+    if csrf_token is not None:
+        checked = form_user(state, request, signed_in, csrf_token, _app_path(client_id))
+        if isinstance(checked, Response):
+            return checked
+        signed_in = checked
+    if signed_in is None:
+        return sign_in_first(_app_path(client_id, action))
+    try:
+        return signed_in, await apps.get(signed_in[1], client_id)
+    except NotFound as exc:
+        return not_found(state, request, signed_in, exc)
+
+
 def _form_of(application: Application) -> dict[str, str]:
     """The settings forms' fields as the application has them now."""
     return {
@@ -167,13 +192,10 @@ async def application(
     signed_in: SignedInDep,
     apps: ApplicationsDep,
 ) -> Response:
-    if signed_in is None:
-        return sign_in_first(_app_path(client_id))
-    try:
-        found = await apps.get(signed_in[1], client_id)
-    except NotFound as exc:
-        return not_found(state, request, signed_in, exc)
-    return await _application_page(state, request, signed_in, found)
+    mine = await _mine(request, state, signed_in, apps, client_id)
+    if isinstance(mine, Response):
+        return mine
+    return await _application_page(state, request, *mine)
 
 
 async def _update(
@@ -187,16 +209,12 @@ async def _update(
     section: str,
 ) -> Response:
     """Apply a settings form; on a bad value show the page again with the problems."""
-    checked = form_user(state, request, signed_in, csrf_token, _app_path(client_id))
-    if isinstance(checked, Response):
-        return checked
-    signed_in = checked
+    mine = await _mine(request, state, signed_in, apps, client_id, csrf_token=csrf_token)
+    if isinstance(mine, Response):
+        return mine
+    owner, current = mine
     try:
-        current = await apps.get(signed_in[1], client_id)
-    except NotFound as exc:
-        return not_found(state, request, signed_in, exc)
-    try:
-        await apps.update(signed_in[1], client_id, ApplicationUpdate(**changes))
+        await apps.update(owner[1], client_id, ApplicationUpdate(**changes))
     except (ValidationError, DomainError) as exc:
         submitted = _form_of(current) | {
             key: "\n".join(value) if isinstance(value, list) else value
@@ -206,7 +224,7 @@ async def _update(
         return await _application_page(
             state,
             request,
-            signed_in,
+            owner,
             current,
             errors={section: found},
             form=submitted,
@@ -255,13 +273,11 @@ async def _confirmation(
     action: str,
 ) -> Response:
     """The page that asks before rotating the secret or deleting the application."""
-    if signed_in is None:
-        return sign_in_first(_app_path(client_id, action))
-    try:
-        found = await apps.get(signed_in[1], client_id)
-    except NotFound as exc:
-        return not_found(state, request, signed_in, exc)
-    return page(state, request, signed_in, f"developers/{action}.html", {"application": found})
+    mine = await _mine(request, state, signed_in, apps, client_id, action=action)
+    if isinstance(mine, Response):
+        return mine
+    owner, found = mine
+    return page(state, request, owner, f"developers/{action}.html", {"application": found})
 
 
 @router.get("/developers/applications/{client_id}/rotate-secret")
@@ -295,19 +311,16 @@ async def rotate_secret(
     apps: ApplicationsDep,
     csrf_token: FormStr = "",
 ) -> Response:
-    checked = form_user(state, request, signed_in, csrf_token, _app_path(client_id))
-    if isinstance(checked, Response):
-        return checked
-    signed_in = checked
+    mine = await _mine(request, state, signed_in, apps, client_id, csrf_token=csrf_token)
+    if isinstance(mine, Response):
+        return mine
+    owner, found = mine
     try:
-        found = await apps.get(signed_in[1], client_id)
-        secret = await apps.rotate_secret(signed_in[1], client_id)
-    except NotFound as exc:
-        return not_found(state, request, signed_in, exc)
+        secret = await apps.rotate_secret(owner[1], client_id)
     except DomainError as exc:
-        return error_page(state, request, str(exc.detail), signed_in=signed_in)
+        return error_page(state, request, str(exc.detail), signed_in=owner)
     context = {"application": found, "client_secret": secret, "created": False}
-    return page(state, request, signed_in, "developers/secret.html", context)
+    return page(state, request, owner, "developers/secret.html", context)
 
 
 @router.post("/developers/applications/{client_id}/delete")
@@ -320,19 +333,13 @@ async def delete_application(
     confirm: FormStr = "",
     csrf_token: FormStr = "",
 ) -> Response:
-    checked = form_user(state, request, signed_in, csrf_token, _app_path(client_id))
-    if isinstance(checked, Response):
-        return checked
-    signed_in = checked
-    try:
-        found = await apps.get(signed_in[1], client_id)
-        if confirm != "yes":
-            error = "Tick the box to confirm that you want to delete this application."
-            context = {"application": found, "error": error}
-            return page(
-                state, request, signed_in, "developers/delete.html", context, status_code=422
-            )
-        await apps.delete(signed_in[1], client_id)
-    except NotFound as exc:
-        return not_found(state, request, signed_in, exc)
+    mine = await _mine(request, state, signed_in, apps, client_id, csrf_token=csrf_token)
+    if isinstance(mine, Response):
+        return mine
+    owner, found = mine
+    if confirm != "yes":
+        error = "Tick the box to confirm that you want to delete this application."
+        context = {"application": found, "error": error}
+        return page(state, request, owner, "developers/delete.html", context, status_code=422)
+    await apps.delete(owner[1], client_id)
     return RedirectResponse("/developers?deleted=1", status_code=303)
