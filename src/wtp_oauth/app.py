@@ -108,7 +108,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         version=__version__,
         description="Sign in with Wants to Party: an OAuth 2.0 authorization server.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        # Swagger UI loads its assets from a CDN, which the CSP (default-src 'self') forbids.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

@@ -9,5 +9,5 @@ Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
-    """The current time in UTC, without microseconds below the millisecond."""
+    """The current time, timezone-aware UTC."""
     return datetime.now(UTC)

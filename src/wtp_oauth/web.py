@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import ValidationError
 
 from wtp_oauth.deps import CSRF_COOKIE, SESSION_COOKIE
+from wtp_oauth.errors import DomainError
 from wtp_oauth.models import BrowserSession, User
 from wtp_oauth.security.csrf import csrf_token, verify_csrf_token
 from wtp_oauth.security.tokens import new_secret
@@ -38,15 +41,55 @@ def render(
 
 
 def error_page(
-    state: AppState, request: Request, message: str, *, status_code: int = 400, title: str = ""
+    state: AppState,
+    request: Request,
+    message: str,
+    *,
+    status_code: int = 400,
+    title: str = "",
+    hint: str = "",
+    signed_in: tuple[BrowserSession, User] | None = None,
 ) -> HTMLResponse:
+    """A friendly page that says what is wrong; ``hint`` says what to do about it."""
     return render(
         state,
         request,
         "error.html",
-        {"title": title or "Something is not right", "message": message},
+        {"title": title or "Something is not right", "message": message, "hint": hint},
         status_code=status_code,
+        signed_in=signed_in,
     )
+
+
+def problems(
+    exc: ValidationError | DomainError,
+    hints: Mapping[str, str],
+    items: Mapping[str, Sequence[str]] | None = None,
+) -> list[str]:
+    """What is wrong with a submitted form, in words, one line per problem.
+
+    ``exc`` is a schema's ``ValidationError`` or a service's ``DomainError`` (whose detail has
+    FastAPI's shape). ``hints`` maps a field to a sentence saying what it accepts, used for
+    schema errors; a service's message is shown as it is. ``items`` holds the submitted values
+    of list fields, so that an error about one entry names it.
+    """
+    if isinstance(exc, DomainError) and isinstance(exc.detail, str):
+        return [exc.detail]
+    errors: Sequence[Mapping[str, Any]] = (
+        exc.errors() if isinstance(exc, ValidationError) else exc.detail  # type: ignore[assignment]
+    )
+    lines: list[str] = []
+    for error in errors:
+        loc = [part for part in error.get("loc", ()) if part != "body"]
+        field = str(loc[0]) if loc else ""
+        message = str(error.get("msg", "Invalid value."))
+        if isinstance(exc, ValidationError):
+            message = hints.get(field, message)
+        entries = (items or {}).get(field, ())
+        if len(loc) > 1 and isinstance(loc[1], int) and 0 <= loc[1] < len(entries):
+            message = f"{entries[loc[1]][:200]} — {message}"
+        lines.append(message)
+    return list(dict.fromkeys(lines))
 
 
 def set_session_cookie(response: Response, state: AppState, token: str) -> None:

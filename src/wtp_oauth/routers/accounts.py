@@ -19,6 +19,7 @@ from wtp_oauth.web import (
     clear_session_cookie,
     error_page,
     form_token,
+    problems,
     render,
     session_token_ok,
     set_anonymous_binding,
@@ -186,7 +187,7 @@ async def signup(
     try:
         data = UserCreate(username=username, email=email, password=password)
     except ValidationError as exc:
-        errors = [_field_message(error) for error in exc.errors()]
+        errors = problems(exc, _FIELD_HINTS)
         return _form_page(
             state, request, "signup.html", {**context, "errors": errors}, status_code=422
         )
@@ -205,11 +206,6 @@ _FIELD_HINTS = {
     "email": "Email: enter a valid email address.",
     "password": "Password: at least 8 characters.",
 }
-
-
-def _field_message(error: Any) -> str:
-    field = str(error["loc"][0]) if error.get("loc") else ""
-    return _FIELD_HINTS.get(field, str(error.get("msg", "Invalid value.")))
 
 
 @router.post("/logout", include_in_schema=False)

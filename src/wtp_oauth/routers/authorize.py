@@ -23,6 +23,11 @@ from wtp_oauth.web import error_page, form_token, render, session_token_ok
 router = APIRouter(include_in_schema=False)
 
 FormStr = Annotated[str, Form()]
+_BROKEN_LINK_HINT = (
+    "You have not been sent anywhere. If a website or app gave you this link, let its makers "
+    "know. If you made the app: compare the link's client_id and redirect_uri with what you "
+    "registered in the developer portal at /developers."
+)
 
 
 def _to_client(outcome: Redirect) -> RedirectResponse:
@@ -84,7 +89,14 @@ async def authorize(
             return _to_client(checked)
         outcome = await authorization.decide(params, checked, signed_in)
     except InvalidAuthorizationRequest as exc:
-        return error_page(state, request, exc.message, title="This sign-in link is broken")
+        return error_page(
+            state,
+            request,
+            exc.message,
+            title="This sign-in link is broken",
+            hint=_BROKEN_LINK_HINT,
+            signed_in=signed_in,
+        )
     if isinstance(outcome, Redirect):
         return _to_client(outcome)
     if isinstance(outcome, NeedsLogin):

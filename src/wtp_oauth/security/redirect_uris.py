@@ -9,6 +9,9 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
 # RFC 8252 §7.1: a reverse-domain private-use scheme, such as com.example.app.
 _PRIVATE_SCHEME = re.compile(r"[a-z][a-z0-9+\-]*(\.[a-z0-9+\-]+)+")
 MAX_LENGTH = 2000
+# ``next`` carries a whole authorization request back from /login: room for a ``state`` and a
+# ``redirect_uri`` of MAX_LENGTH each, percent-encoded.
+MAX_NEXT_LENGTH = 8192
 
 
 class RedirectURIError(ValueError):
@@ -104,7 +107,7 @@ def matches_registered(requested: str, registered: list[str]) -> bool:
 
 def safe_next_path(value: str | None, default: str = "/") -> str:
     """``next`` only if it is a path on this server: one leading ``/``, never ``//`` or ``/\\``."""
-    if not value or len(value) > MAX_LENGTH or not value.startswith("/"):
+    if not value or len(value) > MAX_NEXT_LENGTH or not value.startswith("/"):
         return default
     if value.startswith(("//", "/\\")) or "\\" in value:
         return default

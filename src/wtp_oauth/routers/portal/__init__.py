@@ -1,4 +1,4 @@
-"""The HTML pages beyond sign-in and consent: home, developer portal, settings, docs."""
+"""The HTML pages beyond sign-in and consent (SPEC §8): home, developer portal, settings, docs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from wtp_oauth.deps import SignedInDep, StateDep
+from wtp_oauth.routers.portal import developers, docs, settings
 from wtp_oauth.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -14,3 +15,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 async def home(request: Request, state: StateDep, signed_in: SignedInDep) -> HTMLResponse:
     return render(state, request, "home.html", signed_in=signed_in)
+
+
+for _module in (developers, settings, docs):
+    router.include_router(_module.router)

@@ -1,0 +1,121 @@
+"""Fixtures of the service tests: the services called directly, on the real databases.
+
+``party`` holds a user with a browser session and three applications, created through the
+services; ``party.code(...)`` runs the authorization service (validate, decide, consent) to
+obtain a real authorization code, with no HTTP in between.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pytest
+from fastapi import FastAPI
+
+from tests.api import conftest as api_fixtures
+from tests.conftest import FakeClock
+from tests.helpers import PASSWORD, REDIRECT_URI, query_of, unique
+from wtp_oauth.models import BrowserSession, User
+from wtp_oauth.repositories.token_store import ClientRecord
+from wtp_oauth.schemas import ApplicationCreate, UserCreate
+from wtp_oauth.services.accounts import Accounts
+from wtp_oauth.services.applications import Applications
+from wtp_oauth.services.authorization import Authorization, NeedsConsent, Redirect, ValidRequest
+from wtp_oauth.services.client_auth import THROTTLE_WINDOW
+from wtp_oauth.services.grants import GrantEnv
+from wtp_oauth.state import AppState
+
+# The API tests' fixtures: one application per database, a resettable clock, cheap hashing.
+cheap_password_hashing = api_fixtures.cheap_password_hashing
+shared_clock = api_fixtures.shared_clock
+clock = api_fixtures.clock
+shared_app = api_fixtures.shared_app
+running_app = api_fixtures.running_app
+
+LOOPBACK_URI = "http://127.0.0.1/cb"
+NATIVE_URI = "com.example.app:/cb"
+
+
+@dataclass
+class Party:
+    state: AppState
+    clock: FakeClock
+    user: User
+    session: BrowserSession
+    # client_id -> secret (None for the public client)
+    secrets: dict[str, str | None] = field(default_factory=dict)
+    confidential: str = ""
+    other: str = ""
+    public: str = ""
+
+    @property
+    def env(self) -> GrantEnv:
+        return self.state.grant_env
+
+    async def client(self, client_id: str) -> ClientRecord:
+        since = self.clock() - THROTTLE_WINDOW
+        record = await self.env.store.get_client(client_id, failures_since=since)
+        assert record is not None
+        return record
+
+    async def code(
+        self,
+        scope: str = "user.read",
+        *,
+        client_id: str | None = None,
+        redirect_uri: str = REDIRECT_URI,
+        challenge: str | None = None,
+    ) -> str:
+        """An authorization code from the authorization service, the user allowing."""
+        params = [
+            ("client_id", client_id or self.confidential),
+            ("redirect_uri", redirect_uri),
+            ("response_type", "code"),
+            ("scope", scope),
+            ("state", "xyz"),
+        ]
+        if challenge is not None:
+            params += [("code_challenge", challenge), ("code_challenge_method", "S256")]
+        signed_in = (self.session, self.user)
+        async with self.state.session_factory.begin() as db:
+            authorization = Authorization(db, self.state.settings, self.state.clock)
+            valid = await authorization.validate(params)
+            assert isinstance(valid, ValidRequest), valid
+            outcome = await authorization.decide(params, valid, signed_in)
+            if isinstance(outcome, NeedsConsent):
+                outcome = await authorization.answer(outcome.request_id, signed_in, allow=True)
+        assert isinstance(outcome, Redirect), outcome
+        return query_of(outcome.url)["code"]
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+@pytest.fixture
+async def party(running_app: FastAPI, clock: FakeClock) -> Party:
+    state: AppState = running_app.state.wtp
+    username = unique()
+    async with state.session_factory.begin() as db:
+        accounts = Accounts(db, state.session_factory, state.settings, state.clock)
+        user = await accounts.register(
+            UserCreate(username=username, email=f"{username}@example.com", password=PASSWORD)
+        )
+        signed_in = await accounts.open_session(user)
+        apps = Applications(db, state.clock)
+        found = Party(state=state, clock=clock, user=user, session=signed_in.session)
+        for attribute, data in (
+            (
+                "confidential",
+                ApplicationCreate(name="Planner", redirect_uris=[REDIRECT_URI, LOOPBACK_URI]),
+            ),
+            ("other", ApplicationCreate(name="Other", redirect_uris=[REDIRECT_URI])),
+            (
+                "public",
+                ApplicationCreate(name="Native", redirect_uris=[NATIVE_URI], client_type="public"),
+            ),
+        ):
+            registered = await apps.register(user, data)
+            setattr(found, attribute, registered.application.client_id)
+            found.secrets[registered.application.client_id] = registered.client_secret
+    return found
