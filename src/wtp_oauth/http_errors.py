@@ -25,6 +25,7 @@ from wtp_oauth.errors import (
     OAuthError,
     ServiceUnavailable,
 )
+from wtp_oauth.middleware import SECURITY_HEADERS
 from wtp_oauth.services.bearer import MissingToken, challenge
 
 log = logging.getLogger("wtp_oauth")
@@ -99,9 +100,16 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+# Starlette sends the answer to an unexpected error from its outermost middleware, around
+# SecurityHeaders, so the headers every response carries are added here.
+_CRASH_HEADERS = {name.decode(): value.decode() for name, value in SECURITY_HEADERS} | NO_STORE
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "Internal server error."}, status_code=500)
+    return JSONResponse(
+        {"detail": "Internal server error."}, status_code=500, headers=_CRASH_HEADERS
+    )
 
 
 def install(app: FastAPI) -> None:

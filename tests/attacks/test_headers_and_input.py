@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.attacks.conftest import AppFactory, World, bearer, no_store
 from tests.conftest import LiveServer
@@ -508,6 +509,8 @@ async def test_hostile_login_form_is_4xx(client: httpx.AsyncClient, username: st
         "/api/applications/%ff",
         "/api/users/@me/authorizations/a%00b",
         "/api/applications/' OR 1=1 --",
+        "/developers/applications/a%00b",
+        "/developers/applications/%ed%a0%80/edit",
     ],
 )
 async def test_hostile_path_parameters_are_4xx(shared_world: World, path: str) -> None:
@@ -653,3 +656,27 @@ def test_a_real_server_survives_hostile_requests(live_server: LiveServer) -> Non
         assert status_line.startswith(b"HTTP/1.1 4"), (request[:60], answer[:300])
     assert httpx.get(f"{live_server.url}/healthz").status_code == 200
     assert "Traceback" not in live_server.log()
+
+
+async def test_even_a_crash_is_unframeable_uncached_and_tells_nothing(
+    world: World, running_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 9700 §4.16 and RFC 6749 §5.2: should a bug ever surface as a 500, the answer still
+    carries the security headers and ``no-store``, and no traceback or internal detail."""
+    from wtp_oauth.services import token_admin
+
+    async def broken(*_args: object) -> None:
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(token_admin, "introspect", broken)
+    transport = httpx.ASGITransport(app=running_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        r = await http.post(
+            "/api/oauth/introspect",
+            data={"token": "x"},
+            auth=(world.app.client_id, world.app.client_secret or ""),
+        )
+    assert r.status_code == 500
+    _framing_denied(r)
+    assert no_store(r)
+    assert "secret internal detail" not in r.text and "Traceback" not in r.text

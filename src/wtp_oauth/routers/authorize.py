@@ -82,6 +82,8 @@ async def authorize(
             request,
             "This sign-in link is not valid UTF-8.",
             title="This sign-in link is broken",
+            hint=_BROKEN_LINK_HINT,
+            signed_in=signed_in,
         )
     try:
         checked = await authorization.validate(params)
