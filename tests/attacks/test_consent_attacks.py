@@ -19,6 +19,7 @@ from tests.helpers import (
     guide_exchange,
     hidden,
     query_of,
+    register_client,
     sign_up,
     tokens_for,
 )
@@ -305,8 +306,6 @@ async def test_consent_page_escapes_what_the_application_controls(world: World) 
     """RFC 6749 §10.2 (the user must see who is asking) / CWE-79: an application's name and
     its owner's text are shown escaped, so they cannot script the page that holds the Allow
     button."""
-    from tests.helpers import register_client
-
     payload = '<script>alert(1)</script><img src=x onerror=alert(2)>"'
     app = await register_client(world.dev, name=payload)
     r = await world.user.get("/oauth/authorize", params=authorize_params(app))

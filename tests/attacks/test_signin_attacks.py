@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.attacks.conftest import AppFactory, World
 from tests.conftest import TEST_ISSUER, FakeClock, LiveServer
@@ -242,13 +243,17 @@ async def test_session_fixation_is_impossible(client: httpx.AsyncClient) -> None
     assert r.cookies["wtp_session"] != "wtpsess_planted-by-attacker"
 
 
-async def test_signing_out_ends_the_session_on_the_server(client: httpx.AsyncClient) -> None:
+async def test_signing_out_ends_the_session_on_the_server(
+    client: httpx.AsyncClient, running_app: FastAPI
+) -> None:
     """RFC 6749 §10.12 / SPEC §3: the session lives on the server, so a copied cookie dies with
     sign-out."""
     await sign_up(client)
     stolen = client.cookies["wtp_session"]
+    assert (await client.get("/api/users/@me/authorizations")).status_code == 200
     assert (await client.delete("/api/session")).status_code == 204
+    transport = httpx.ASGITransport(app=running_app, client=("10.66.0.1", 1))
     async with httpx.AsyncClient(
-        transport=client._transport, base_url=TEST_ISSUER, cookies={"wtp_session": stolen}
+        transport=transport, base_url=TEST_ISSUER, cookies={"wtp_session": stolen}
     ) as thief:
         assert (await thief.get("/api/users/@me/authorizations")).status_code == 401

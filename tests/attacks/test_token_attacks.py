@@ -14,7 +14,7 @@ import pytest
 
 from tests.attacks.conftest import World, bearer
 from tests.conftest import FakeClock
-from tests.helpers import Client, form_exchange, get_code, pkce_pair, tokens_for
+from tests.helpers import Client, form_exchange, get_code, pkce_pair, register_client, tokens_for
 
 
 async def _active(http: httpx.AsyncClient, app: Client, token: str) -> bool:
@@ -124,8 +124,6 @@ async def test_code_is_bound_to_its_redirect_uri(world: World) -> None:
 
 
 async def _two_uri_app(world: World) -> Client:
-    from tests.helpers import register_client
-
     return await register_client(
         world.dev, ["https://client.example/callback", "https://client.example/other"]
     )
