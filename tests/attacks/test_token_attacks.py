@@ -47,6 +47,15 @@ async def _refresh(world: World, app: Client, token: str, **extra: Any) -> httpx
     )
 
 
+async def _pkce_code(world: World, app: Client, **extra: str) -> tuple[str, str]:
+    """A code bound to an S256 challenge, and the verifier that answers it."""
+    verifier, challenge = pkce_pair()
+    code = await get_code(
+        world.user, app, code_challenge=challenge, code_challenge_method="S256", **extra
+    )
+    return code, verifier
+
+
 # --- Authorization codes --------------------------------------------------------------------
 
 
@@ -162,19 +171,13 @@ async def test_refresh_token_is_not_an_authorization_code(world: World) -> None:
 async def test_pkce_verifier_missing_is_invalid_grant(world: World) -> None:
     """RFC 7636 §4.6: a code bound to a challenge needs its verifier (a stolen code is useless
     without it)."""
-    _, challenge = pkce_pair()
-    code = await get_code(
-        world.user, world.app, code_challenge=challenge, code_challenge_method="S256"
-    )
+    code, _ = await _pkce_code(world, world.app)
     _error(await _exchange(world, world.app, code), "invalid_grant")
 
 
 async def test_pkce_wrong_verifier_is_invalid_grant(world: World) -> None:
     """RFC 7636 §4.6: the verifier's S256 must equal the challenge."""
-    _, challenge = pkce_pair()
-    code = await get_code(
-        world.user, world.app, code_challenge=challenge, code_challenge_method="S256"
-    )
+    code, _ = await _pkce_code(world, world.app)
     other_verifier, _ = pkce_pair()
     _error(await _exchange(world, world.app, code, code_verifier=other_verifier), "invalid_grant")
 
@@ -182,11 +185,12 @@ async def test_pkce_wrong_verifier_is_invalid_grant(world: World) -> None:
 async def test_pkce_challenge_as_verifier_is_invalid_grant(world: World) -> None:
     """RFC 7636 §4.6 / RFC 9700 §2.1.1: sending the challenge itself (a ``plain`` comparison)
     does not pass."""
-    _, challenge = pkce_pair()
+    verifier, challenge = pkce_pair()
     code = await get_code(
         world.user, world.app, code_challenge=challenge, code_challenge_method="S256"
     )
     _error(await _exchange(world, world.app, code, code_verifier=challenge), "invalid_grant")
+    assert (await _exchange(world, world.app, code, code_verifier=verifier)).status_code == 200
 
 
 async def test_pkce_verifier_without_challenge_is_invalid_grant(world: World) -> None:
@@ -200,10 +204,7 @@ async def test_pkce_verifier_without_challenge_is_invalid_grant(world: World) ->
 @pytest.mark.parametrize("verifier", ["short", "a" * 129, "a" * 42 + "!"])
 async def test_pkce_malformed_verifier_is_invalid_grant(shared_world: World, verifier: str) -> None:
     """RFC 7636 §4.1: 43–128 unreserved characters, or ``invalid_grant``."""
-    _, challenge = pkce_pair()
-    code = await get_code(
-        shared_world.user, shared_world.app, code_challenge=challenge, code_challenge_method="S256"
-    )
+    code, _ = await _pkce_code(shared_world, shared_world.app)
     _error(
         await _exchange(shared_world, shared_world.app, code, code_verifier=verifier),
         "invalid_grant",
@@ -213,14 +214,7 @@ async def test_pkce_malformed_verifier_is_invalid_grant(shared_world: World, ver
 async def test_public_client_end_to_end_without_a_secret(world: World, public_app: Client) -> None:
     """RFC 6749 §2.1, RFC 8252 §8.5, RFC 7636: a public client uses PKCE and sends only its
     client_id, for the code and for refreshes alike."""
-    verifier, challenge = pkce_pair()
-    code = await get_code(
-        world.user,
-        public_app,
-        code_challenge=challenge,
-        code_challenge_method="S256",
-        redirect_uri="com.example.app:/callback",
-    )
+    code, verifier = await _pkce_code(world, public_app, redirect_uri="com.example.app:/callback")
     assert public_app.client_secret is None
     r = await _exchange(world, public_app, code, code_verifier=verifier)
     assert r.status_code == 200, r.text
@@ -230,14 +224,7 @@ async def test_public_client_end_to_end_without_a_secret(world: World, public_ap
 
 async def test_public_client_without_verifier_is_refused(world: World, public_app: Client) -> None:
     """RFC 9700 §2.1.1: a public client's code is never redeemed without a verifier."""
-    _, challenge = pkce_pair()
-    code = await get_code(
-        world.user,
-        public_app,
-        code_challenge=challenge,
-        code_challenge_method="S256",
-        redirect_uri="com.example.app:/callback",
-    )
+    code, _ = await _pkce_code(world, public_app, redirect_uri="com.example.app:/callback")
     _error(await _exchange(world, public_app, code), "invalid_grant")
 
 
