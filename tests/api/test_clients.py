@@ -330,3 +330,15 @@ async def test_public_client_can_be_used_with_pkce(client: httpx.AsyncClient) ->
         client, app, grant_type="authorization_code", code=code, code_verifier=verifier
     )
     assert r.status_code == 200, r.text
+
+
+async def test_a_refused_edit_changes_nothing(client: httpx.AsyncClient) -> None:
+    """A PATCH whose redirect URIs are refused leaves the name as it was, too."""
+    await sign_up(client)
+    app = await register_client(client, name="Before")
+    r = await client.patch(
+        f"/api/applications/{app.client_id}",
+        json={"name": "After", "redirect_uris": ["http://evil.example/cb"]},
+    )
+    assert r.status_code == 422
+    assert (await client.get(f"/api/applications/{app.client_id}")).json()["name"] == "Before"

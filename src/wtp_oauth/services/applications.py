@@ -73,14 +73,18 @@ class Applications:
 
     async def update(self, owner: User, client_id: str, data: ApplicationUpdate) -> Application:
         application = await self.get(owner, client_id)
+        # Check everything before changing anything: a refused edit changes nothing.
+        redirect_uris = None
+        if data.redirect_uris is not None:
+            redirect_uris = _checked_redirect_uris(
+                data.redirect_uris, public_client=application.is_public
+            )
         if data.name is not None:
             application.name = data.name
         if data.description is not None:
             application.description = data.description
-        if data.redirect_uris is not None:
-            application.redirect_uris = _checked_redirect_uris(
-                data.redirect_uris, public_client=application.is_public
-            )
+        if redirect_uris is not None:
+            application.redirect_uris = redirect_uris
         application.updated_at = self._clock()
         return await self._apps.save(application)
 
