@@ -16,6 +16,7 @@ from wtp_oauth import __version__, http_errors
 from wtp_oauth.clock import Clock, utcnow
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
+from wtp_oauth.hot_paths import HotPaths
 from wtp_oauth.middleware import BodyLimit, SecurityHeaders
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.repositories.token_store.base import TokenStore
@@ -114,9 +115,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         openapi_url="/api/openapi.json",
     )
     http_errors.install(app)
-    for module in (accounts, clients, authorize, token, users, well_known, portal):
+    # FastAPI tries routers in this order: the hot paths (token, user API) first.
+    for module in (token, users, accounts, clients, authorize, well_known, portal):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    # Innermost first: the hot paths are served inside the security headers and body limit.
+    app.add_middleware(HotPaths, endpoints={**token.HOT_ENDPOINTS, **users.HOT_ENDPOINTS})
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_size=settings.max_body_size)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
