@@ -8,10 +8,10 @@ for the two kinds of work the authorization server's hot paths do:
 - ``POST /write``: one small write transaction, an ``INSERT`` and an ``UPDATE`` of a random row
   (what a grant costs at the least).
 
-It takes its connections from the token store's own pool (``ConnectionPool``: fixed size, no
-reset query on release, first come first served), of the same size as the server's, so that
-the comparison measures what the authorization server adds on top of one statement — not a
-difference between pools.
+It takes its connections from the token store's own pools (``ConnectionPool``: fixed size, no
+reset query on release, first come first served), of the sizes the server uses for reads and
+for writes (``Settings.token_pools``), so that the comparison measures what the authorization
+server adds on top of one statement — not a difference between pools.
 
 Run with ``uvicorn benchmarks.baseline_app:create_app --factory`` and ``BENCH_BASELINE_DSN`` set
 to a plain ``postgresql://`` DSN; :func:`prepare_tables` creates its two tables first.
@@ -54,21 +54,23 @@ async def prepare_tables(dsn: str) -> None:
 
 def create_app() -> FastAPI:
     dsn = os.environ["BENCH_BASELINE_DSN"]
-    pool_size = int(os.environ.get("BENCH_BASELINE_POOL_SIZE", "10"))
+    reads, writes = (int(n) for n in os.environ["BENCH_BASELINE_POOLS"].split(","))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.pool = await ConnectionPool.open(dsn, pool_size)
+        app.state.reads = await ConnectionPool.open(dsn, reads)
+        app.state.writes = await ConnectionPool.open(dsn, writes)
         try:
             yield
         finally:
-            await app.state.pool.close()
+            await app.state.reads.close()
+            await app.state.writes.close()
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
 
     @app.get("/select")
     async def select(request: Request) -> dict[str, object]:
-        row = await request.app.state.pool.fetchrow(
+        row = await request.app.state.reads.fetchrow(
             "SELECT id, name, hits, updated_at FROM bench_baseline_items WHERE id = $1",
             random.randint(1, ITEMS),
         )
@@ -77,7 +79,7 @@ def create_app() -> FastAPI:
     @app.post("/write")
     async def write(request: Request) -> dict[str, object]:
         item = random.randint(1, ITEMS)
-        async with request.app.state.pool.connection() as conn, conn.transaction():
+        async with request.app.state.writes.connection() as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO bench_baseline_events (item_id, digest, created_at)"
                 " VALUES ($1, md5(random()::text), now())",

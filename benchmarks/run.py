@@ -93,8 +93,8 @@ def _baselines(database: Database, work: Path, args: argparse.Namespace) -> list
     import asyncio
 
     asyncio.run(prepare_tables(database.dsn))
-    pool_size = Settings(database_url=database.url).pool_size
-    server = baseline_server(database, args.workers, pool_size, work).start()
+    pools = Settings(database_url=database.url, workers=args.workers).token_pools
+    server = baseline_server(database, args.workers, pools, work).start()
     try:
         scenarios = baseline_scenarios(args.threads)
         _warm_up(server, scenarios, work, args)

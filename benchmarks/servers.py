@@ -238,11 +238,13 @@ def wtp_server(database: Database, workers: int, log_dir: Path) -> Server:
     )
 
 
-def baseline_server(database: Database, workers: int, pool_size: int, log_dir: Path) -> Server:
+def baseline_server(
+    database: Database, workers: int, pools: tuple[int, int], log_dir: Path
+) -> Server:
     command = [sys.executable, "-m", "uvicorn", "benchmarks.baseline_app:create_app", "--factory"]
     command += ["--workers", str(workers), "--loop", "uvloop", "--http", "httptools"]
     command += ["--no-access-log", "--log-level", "warning", "--host", "127.0.0.1"]
-    env = {"BENCH_BASELINE_DSN": database.dsn, "BENCH_BASELINE_POOL_SIZE": str(pool_size)}
+    env = {"BENCH_BASELINE_DSN": database.dsn, "BENCH_BASELINE_POOLS": f"{pools[0]},{pools[1]}"}
     return Server(
         command=command,
         env=env,

@@ -76,7 +76,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 async def _token_store(settings: Settings, state_engine: Any) -> TokenStore:
     if settings.is_postgres:
-        return await PostgresTokenStore.connect(settings.database_url, pool_size=settings.pool_size)
+        reads, writes = settings.token_pools
+        return await PostgresTokenStore.connect(settings.database_url, reads=reads, writes=writes)
     return SQLiteTokenStore(state_engine)
 
 
@@ -113,6 +114,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        # No OpenTelemetry here: without this, FastAPI asks on every request whether a
+        # tracer, meter or logger provider was configured meanwhile.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     http_errors.install(app)
     # FastAPI tries routers in this order: the hot paths (token, user API) first.

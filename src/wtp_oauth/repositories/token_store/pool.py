@@ -37,8 +37,10 @@ class ConnectionPool:
 
     @classmethod
     async def open(cls, dsn: str, size: int) -> ConnectionPool:
+        """The pool, with one connection open (so that a wrong DSN fails now); the others
+        are opened when first needed."""
         pool = cls(dsn, size)
-        pool._idle = list(await asyncio.gather(*(pool._connect() for _ in range(size))))
+        pool._idle = [None] * (size - 1) + [await pool._connect()]
         return pool
 
     @property

@@ -254,17 +254,29 @@ def _grant_args(
 
 
 class PostgresTokenStore:
-    """``TokenStore`` over a :class:`ConnectionPool`."""
+    """``TokenStore`` over two :class:`ConnectionPool`: one for writes, one for reads."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
-        self._pool = pool
+    def __init__(self, writes: ConnectionPool, reads: ConnectionPool) -> None:
+        self._pool = writes
+        self._reads = reads
 
     @classmethod
-    async def connect(cls, database_url: str, *, pool_size: int) -> PostgresTokenStore:
-        return cls(await ConnectionPool.open(asyncpg_dsn(database_url), pool_size))
+    async def connect(cls, database_url: str, *, reads: int, writes: int) -> PostgresTokenStore:
+        """Two pools: grants and revocations wait on the WAL flush of their commit, and more of
+        them at once share one flush; bearer checks and introspection only read, and fewer
+        connections keep their latency even (docs/performance.md)."""
+        dsn = asyncpg_dsn(database_url)
+        write_pool = await ConnectionPool.open(dsn, writes)
+        try:
+            read_pool = await ConnectionPool.open(dsn, reads)
+        except BaseException:
+            await write_pool.close()
+            raise
+        return cls(write_pool, read_pool)
 
     async def close(self) -> None:
         await self._pool.close()
+        await self._reads.close()
 
     async def get_client(
         self, client_id: str, *, failures_since: datetime, failure_limit: int | None = None
@@ -313,7 +325,7 @@ class PostgresTokenStore:
         await self._pool.execute(_REVOKE_FAMILY, family_id, now)
 
     async def find_access_token(self, token_digest: str) -> AccessTokenRecord | None:
-        row = await self._pool.fetchrow(_FIND_ACCESS, token_digest)
+        row = await self._reads.fetchrow(_FIND_ACCESS, token_digest)
         return None if row is None else _access(row)
 
     async def find_refresh_token(self, token_digest: str) -> RefreshTokenRecord | None:
@@ -324,7 +336,7 @@ class PostgresTokenStore:
         self, *, client: ClientCheck, token_digest: str, refresh: bool
     ) -> Checked[AccessTokenRecord | RefreshTokenRecord]:
         query = _INTROSPECT_REFRESH if refresh else _INTROSPECT_ACCESS
-        row = await self._pool.fetchrow(query, *_check_args(client), token_digest)
+        row = await self._reads.fetchrow(query, *_check_args(client), token_digest)
         if row is None:
             return Checked(client=None, authenticated=False)
         record: AccessTokenRecord | RefreshTokenRecord | None = None
