@@ -134,13 +134,14 @@ def run_wrk(
     app_before = cpu_seconds(pids)
     db_before = postgres_cpu_seconds(database) if database else 0.0
     started = time.monotonic()
-    process = subprocess.Popen(
+    with subprocess.Popen(
         command, cwd=LUA, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    assert process.stdout is not None
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = status = os.waitstatus_to_exitcode(status)
+    ) as process:
+        assert process.stdout is not None
+        output = process.stdout.read()
+        # wait4 rather than wait: it also tells how much CPU wrk itself used.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = status = os.waitstatus_to_exitcode(status)
     if status != 0 or time.monotonic() - started > duration + 60:
         raise RuntimeError(f"wrk failed ({status}):\n{output[-2000:]}")
     app_cpu = cpu_seconds(pids) - app_before

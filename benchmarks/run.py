@@ -160,6 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of warm-up per scenario")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite runs")
+    parser.add_argument("--no-postgres", action="store_true", help="only the SQLite runs")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline app")
     parser.add_argument(
         "--scenarios",
@@ -194,15 +195,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "quick": args.quick,
         },
     }
-    postgres = create_postgres()
-    try:
-        if not args.no_baseline:
-            data["baseline"] = [m.as_dict() for m in _baselines(postgres, work, args)]
-        results, memory = _wtp(postgres, args.workers, work, args)
-        data["postgres"] = [m.as_dict() for m in results]
-        data["postgres_rss_mb"] = memory
-    finally:
-        postgres.drop()
+    if not args.no_postgres:
+        postgres = create_postgres()
+        try:
+            if not args.no_baseline:
+                data["baseline"] = [m.as_dict() for m in _baselines(postgres, work, args)]
+            results, memory = _wtp(postgres, args.workers, work, args)
+            data["postgres"] = [m.as_dict() for m in results]
+            data["postgres_rss_mb"] = memory
+        finally:
+            postgres.drop()
     if not args.no_sqlite:
         sqlite = create_sqlite(work)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -100,8 +101,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
                 templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
                 clock=clock,
             )
+            # Everything built so far lives as long as the application: keep it out of the
+            # garbage collector's full collections, which would otherwise walk it every time
+            # and pause every request in flight (docs/performance.md).
+            gc.freeze()
             yield
         finally:
+            gc.unfreeze()
             await store.close()
             await engine.dispose()
 
