@@ -171,6 +171,10 @@ async def _insert_codes(
         client = clients[i % len(clients)]
         user = fixture.users[(i // len(clients)) % len(fixture.users)]
         code = new_secret()
+        # One microsecond apart, as codes issued one by one would be: tens of thousands of
+        # equal keys in ix_authorization_codes_expires_at would cost the database more on
+        # every consumption (posting-list splits) than the server ever meets.
+        issued_at = now + timedelta(microseconds=i)
         issued.append(IssuedCode(client, code))
         rows.append(
             {
@@ -181,8 +185,8 @@ async def _insert_codes(
                 "scope": SCOPE,
                 "code_challenge": None,
                 "family_id": new_id(),
-                "created_at": now,
-                "expires_at": now + CODE_TTL,
+                "created_at": issued_at,
+                "expires_at": issued_at + CODE_TTL,
                 "consumed_at": None,
             }
         )

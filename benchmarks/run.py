@@ -30,6 +30,7 @@ from benchmarks.servers import (
     Database,
     Server,
     baseline_server,
+    checkpoint,
     create_postgres,
     create_sqlite,
     rss_mb,
@@ -51,7 +52,7 @@ def _series(
     args: argparse.Namespace,
     *,
     label: str,
-    database: str | None,
+    database: Database,
 ) -> list[Measurement]:
     results = []
     for scenario in scenarios:
@@ -63,7 +64,8 @@ def _series(
                 connections=connections,
                 duration=args.duration,
                 threads=args.threads,
-                database=database,
+                database=database.name or None,
+                settle=lambda: checkpoint(database),
             )
             _log(
                 f"{label} {scenario.name:16} c={connections:<4} {m.rps:8.1f} req/s  "
@@ -98,7 +100,7 @@ def _baselines(database: Database, work: Path, args: argparse.Namespace) -> list
     try:
         scenarios = baseline_scenarios(args.threads)
         _warm_up(server, scenarios, work, args)
-        return _series(server, scenarios, work, args, label="baseline", database=database.name)
+        return _series(server, scenarios, work, args, label="baseline", database=database)
     finally:
         server.stop()
 
@@ -121,9 +123,7 @@ def _wtp(
         scenarios = [s for s in wtp_scenarios(context) if s.name in args.scenarios]
         _warm_up(server, scenarios, work, args)
         label = f"{database.kind}/{workers}w"
-        results = _series(
-            server, scenarios, work, args, label=label, database=database.name or None
-        )
+        results = _series(server, scenarios, work, args, label=label, database=database)
         memory = [round(rss_mb(pid), 1) for pid in server.worker_pids()]
         _log(f"{label} RSS per worker after the run: {memory} MB")
         return results, memory

@@ -145,8 +145,11 @@ def measure(
     duration: float,
     threads: int,
     database: str | None,
+    settle: Callable[[], None] | None = None,
 ) -> Measurement:
     script, args = scenario.build(work, connections, duration)
+    if settle is not None:
+        settle()
     return run_wrk(
         server,
         scenario.name,

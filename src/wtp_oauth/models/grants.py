@@ -49,6 +49,9 @@ class Consent(SQLModel, table=True):
 
 class AuthorizationCode(SQLModel, table=True):
     __tablename__ = "authorization_codes"
+    # Room on each page for the one update a code gets (consumed_at): a HOT update, which
+    # touches no index (migration 0002, docs/performance.md).
+    __table_args__ = {"postgresql_with": {"fillfactor": 50}}
 
     code_digest: str = Field(primary_key=True, max_length=64)
     client_id: str = Field(
