@@ -144,9 +144,13 @@ async def _prepare(base_url: str, n_users: int, n_clients: int) -> Fixture:
             created = _check(await developer.post("/api/applications", json=app), 201).json()
             clients.append(BenchClient(created["client_id"], created["client_secret"]))
     fixture = Fixture(base_url=base_url, clients=clients, users=[])
+    # A few at a time: each sign-up and sign-in is an argon2 hash, and a sign-in holds two of
+    # the server's cold-path connections at once (more at a time than its pool can serve
+    # wait for the pool's 30 s timeout, then fail).
+    gate = asyncio.Semaphore(4)
 
     async def user(i: int) -> BenchUser:
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as browser:
+        async with gate, httpx.AsyncClient(base_url=base_url, timeout=60) as browser:
             signed_up = await _sign_up(browser, f"bench_{run}_{i}")
             for client in clients:
                 await _consent(browser, fixture, client)
