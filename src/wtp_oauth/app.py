@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from wtp_oauth import __version__, http_errors
 from wtp_oauth.clock import Clock, utcnow
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
+from wtp_oauth.hot_paths import HotPaths
 from wtp_oauth.middleware import BodyLimit, SecurityHeaders
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.repositories.token_store.base import TokenStore
@@ -75,7 +77,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 async def _token_store(settings: Settings, state_engine: Any) -> TokenStore:
     if settings.is_postgres:
-        return await PostgresTokenStore.connect(settings.database_url, pool_size=settings.pool_size)
+        reads, writes = settings.token_pools
+        return await PostgresTokenStore.connect(settings.database_url, reads=reads, writes=writes)
     return SQLiteTokenStore(state_engine)
 
 
@@ -98,8 +101,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
                 templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
                 clock=clock,
             )
+            # Everything built so far lives as long as the application: keep it out of the
+            # garbage collector's full collections, which would otherwise walk it every time
+            # and pause every request in flight (docs/performance.md).
+            gc.freeze()
             yield
         finally:
+            gc.unfreeze()
             await store.close()
             await engine.dispose()
 
@@ -112,11 +120,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        # No OpenTelemetry here: without this, FastAPI asks on every request whether a
+        # tracer, meter or logger provider was configured meanwhile.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     http_errors.install(app)
-    for module in (accounts, clients, authorize, token, users, well_known, portal):
+    # FastAPI tries routers in this order: the hot paths (token, user API) first.
+    for module in (token, users, accounts, clients, authorize, well_known, portal):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    # Innermost first: the hot paths are served inside the security headers and body limit.
+    app.add_middleware(HotPaths, endpoints={**token.HOT_ENDPOINTS, **users.HOT_ENDPOINTS})
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_size=settings.max_body_size)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

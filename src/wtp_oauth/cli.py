@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import importlib.util
 import json
 import os
 import sys
@@ -13,6 +14,10 @@ from collections.abc import Sequence
 from wtp_oauth.config import Settings
 
 _ALL_INTERFACES = {"0.0.0.0", "::", "[::]", ""}  # noqa: S104 (recognised, not bound)
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -25,6 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"
         os.environ["WTP_ISSUER"] = f"http://{host}:{args.port}"
+    # Each worker sizes its token store pools for its share of the host (Settings.token_pools).
+    os.environ["WTP_WORKERS"] = str(args.workers)
     settings = Settings()
     if not args.no_migrate:
         migrations.upgrade(settings.database_url)
@@ -34,6 +41,9 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        # uvloop and httptools (uvicorn[standard]); no access log unless asked for.
+        loop="uvloop" if _installed("uvloop") else "asyncio",
+        http="httptools" if _installed("httptools") else "h11",
         access_log=args.access_log,
         proxy_headers=True,
         server_header=False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,13 +26,28 @@ class Settings(BaseSettings):
     login_failure_limit: int = Field(default=10, gt=0)
     # Largest request body accepted anywhere, in bytes.
     max_body_size: int = Field(default=64 * 1024, gt=0)
-    # Connections per worker in the database pool.
+    # Connections per worker in the database pool of the cold paths (SQLAlchemy).
     pool_size: int = Field(default=10, gt=0)
+    # Worker processes serving this database from this host (``serve --workers`` sets it):
+    # the token store sizes its pools from it.
+    workers: int = Field(default=1, gt=0)
 
     @field_validator("issuer")
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def token_pools(self) -> tuple[int, int]:
+        """Connections per worker of the token store on PostgreSQL: (reads, writes).
+
+        In all, about two reading and eight writing connections per CPU of this host, shared
+        by the workers: more readers than CPUs only queue in the database, while writers spend
+        most of their time waiting for the WAL flush of their commit, which they share
+        (docs/performance.md).
+        """
+        cpus = os.cpu_count() or 1
+        return max(2, round(2 * cpus / self.workers)), max(4, round(8 * cpus / self.workers))
 
     @property
     def is_postgres(self) -> bool:

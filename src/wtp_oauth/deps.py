@@ -1,4 +1,8 @@
-"""FastAPI dependencies as ``Annotated`` aliases, so that routes stay short."""
+"""FastAPI dependencies as ``Annotated`` aliases, so that routes stay short.
+
+Every dependency is ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread,
+and that hop cost more than the whole database query on the token path (docs/performance.md).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ SESSION_COOKIE = "wtp_session"
 CSRF_COOKIE = "wtp_csrf"
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.wtp
     return state
 
@@ -45,26 +49,26 @@ async def get_db(state: StateDep) -> AsyncIterator[AsyncSession]:
 DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
 
 
-def get_grant_env(state: StateDep) -> GrantEnv:
+async def get_grant_env(state: StateDep) -> GrantEnv:
     return state.grant_env
 
 
 GrantEnvDep = Annotated[GrantEnv, Depends(get_grant_env)]
 
 
-def get_accounts(db: DbDep, state: StateDep) -> Accounts:
+async def get_accounts(db: DbDep, state: StateDep) -> Accounts:
     return Accounts(db, state.session_factory, state.settings, state.clock)
 
 
-def get_applications(db: DbDep, state: StateDep) -> Applications:
+async def get_applications(db: DbDep, state: StateDep) -> Applications:
     return Applications(db, state.clock)
 
 
-def get_authorization(db: DbDep, state: StateDep) -> Authorization:
+async def get_authorization(db: DbDep, state: StateDep) -> Authorization:
     return Authorization(db, state.settings, state.clock)
 
 
-def get_users(db: DbDep, state: StateDep) -> Users:
+async def get_users(db: DbDep, state: StateDep) -> Users:
     return Users(db, state.clock)
 
 
@@ -83,7 +87,7 @@ async def get_signed_in(
 SignedInDep = Annotated[tuple[BrowserSession, User] | None, Depends(get_signed_in)]
 
 
-def require_user(signed_in: SignedInDep) -> User:
+async def require_user(signed_in: SignedInDep) -> User:
     if signed_in is None:
         raise NotSignedIn("Sign in first: this needs a session cookie.")
     return signed_in[1]
@@ -96,7 +100,7 @@ class UnsupportedMediaType(DomainError):
     status_code = 415
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """State-changing JSON calls must say so; this keeps cross-site HTML forms out."""
     content_type = request.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() != "application/json":
@@ -106,11 +110,20 @@ def require_json(request: Request) -> None:
 JsonBody = Depends(require_json)
 
 
-def bearer_token(scope: str) -> Callable[[Request, GrantEnv], Awaitable[AccessTokenRecord]]:
+def grant_env_of(request: Request) -> GrantEnv:
+    """The grant environment, read straight from the app: the hot paths skip the dependency
+    chain (``GrantEnvDep`` → ``StateDep``), which FastAPI would solve on every request."""
+    state: AppState = request.app.state.wtp
+    return state.grant_env
+
+
+def bearer_token(scope: str) -> Callable[[Request], Awaitable[AccessTokenRecord]]:
     """A dependency: the request's access token, which must hold ``scope`` (RFC 6750)."""
 
-    async def dependency(request: Request, env: GrantEnvDep) -> AccessTokenRecord:
-        return await bearer.authenticate(request.headers.get("authorization"), scope, env)
+    async def dependency(request: Request) -> AccessTokenRecord:
+        return await bearer.authenticate(
+            request.headers.get("authorization"), scope, grant_env_of(request)
+        )
 
     return dependency
 

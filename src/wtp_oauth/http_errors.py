@@ -38,6 +38,13 @@ def is_oauth_endpoint(path: str) -> bool:
     return path.startswith(OAUTH_PATHS)
 
 
+def _route_path(request: Request) -> str:
+    """The path within this application: behind a proxy's ``root_path`` the URL's path
+    begins with that prefix."""
+    path, root = request.url.path, request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def oauth_error_response(error: OAuthError) -> JSONResponse:
     body = {"error": error.error}
     if error.description:
@@ -53,7 +60,7 @@ async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
             status_code=exc.status_code,
             headers={"WWW-Authenticate": challenge(exc)},
         )
-    if is_oauth_endpoint(request.url.path):
+    if is_oauth_endpoint(_route_path(request)):
         return oauth_error_response(exc)
     return JSONResponse(
         {"detail": exc.description}, status_code=exc.status_code, headers=exc.headers
@@ -82,7 +89,7 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    if is_oauth_endpoint(request.url.path):
+    if is_oauth_endpoint(_route_path(request)):
         return oauth_error_response(InvalidRequest("The request is malformed."))
     errors = [
         {key: value for key, value in error.items() if key in {"type", "loc", "msg"}}

@@ -49,6 +49,9 @@ class Consent(SQLModel, table=True):
 
 class AuthorizationCode(SQLModel, table=True):
     __tablename__ = "authorization_codes"
+    # Room on each page for the one update a code gets (consumed_at): a HOT update, which
+    # touches no index (migration 0002, docs/performance.md).
+    __table_args__ = {"postgresql_with": {"fillfactor": 50}}
 
     code_digest: str = Field(primary_key=True, max_length=64)
     client_id: str = Field(
@@ -75,7 +78,8 @@ class AccessToken(SQLModel, table=True):
     scope: str = Field(max_length=1000)
     family_id: str = Field(index=True, max_length=32)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # Not indexed: only purge reads it, with revoked_at, in one pass over the table.
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
@@ -90,7 +94,8 @@ class RefreshToken(SQLModel, table=True):
     scope: str = Field(max_length=1000)
     family_id: str = Field(index=True, max_length=32)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # Not indexed: only purge reads it, with revoked_at, in one pass over the table.
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     # Set when the token was exchanged for a new one (RFC 9700 §4.14.2 rotation).
     rotated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

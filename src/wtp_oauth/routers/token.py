@@ -1,23 +1,27 @@
-"""Token, revocation and introspection endpoints (RFC 6749 §3.2, RFC 7009, RFC 7662)."""
+"""Token, revocation and introspection endpoints (RFC 6749 §3.2, RFC 7009, RFC 7662).
+
+These are the hot paths: each endpoint takes only the request (no dependency to solve), and
+``HOT_ENDPOINTS`` lets ``hot_paths.HotPaths`` serve them ahead of FastAPI's router.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from wtp_oauth.deps import GrantEnvDep
+from wtp_oauth.deps import grant_env_of
+from wtp_oauth.hot_paths import Endpoint
 from wtp_oauth.http_errors import NO_STORE
 from wtp_oauth.routers.oauth_params import body_schema, oauth_params
 from wtp_oauth.services import token_admin
-from wtp_oauth.services.client_auth import authenticate_client, credentials_from
+from wtp_oauth.services.client_auth import credentials_from
 from wtp_oauth.services.token_endpoint import exchange
 
 router = APIRouter(tags=["oauth"])
 
-Params = Annotated[dict[str, str], Depends(oauth_params)]
 CLIENT_AUTH: list[dict[str, list[str]]] = [{"clientBasic": []}, {"clientSecretBearer": []}, {}]
 
 
@@ -74,9 +78,10 @@ _TOKEN_BODY = body_schema(
 )
 
 
-async def _token(request: Request, params: Params, env: GrantEnvDep) -> JSONResponse:
+async def _token(request: Request) -> Response:
+    params = await oauth_params(request)
     credentials = credentials_from(request.headers.get("authorization"), params)
-    response = await exchange(params, credentials, env)
+    response = await exchange(params, credentials, grant_env_of(request))
     return JSONResponse(response.as_dict(), headers=NO_STORE)
 
 
@@ -117,11 +122,10 @@ _TOKEN_PARAM_BODY = body_schema(
     openapi_extra={**_TOKEN_PARAM_BODY, "security": CLIENT_AUTH},
     summary="Revoke an access or refresh token (RFC 7009)",
 )
-async def revoke(request: Request, params: Params, env: GrantEnvDep) -> Response:
-    client = await authenticate_client(
-        credentials_from(request.headers.get("authorization"), params), env
-    )
-    await token_admin.revoke(params, client.client_id, env)
+async def revoke(request: Request) -> Response:
+    params = await oauth_params(request)
+    credentials = credentials_from(request.headers.get("authorization"), params)
+    await token_admin.revoke(params, credentials, grant_env_of(request))
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -133,10 +137,16 @@ async def revoke(request: Request, params: Params, env: GrantEnvDep) -> Response
     openapi_extra={**_TOKEN_PARAM_BODY, "security": CLIENT_AUTH},
     summary="Describe one of this client's tokens (RFC 7662)",
 )
-async def introspect(request: Request, params: Params, env: GrantEnvDep) -> JSONResponse:
-    client = await authenticate_client(
-        credentials_from(request.headers.get("authorization"), params), env
-    )
-    return JSONResponse(
-        await token_admin.introspect(params, client.client_id, env), headers=NO_STORE
-    )
+async def introspect(request: Request) -> Response:
+    params = await oauth_params(request)
+    credentials = credentials_from(request.headers.get("authorization"), params)
+    answer = await token_admin.introspect(params, credentials, grant_env_of(request))
+    return JSONResponse(answer, headers=NO_STORE)
+
+
+HOT_ENDPOINTS: dict[tuple[str, str], Endpoint] = {
+    ("POST", "/api/oauth/token"): _token,
+    ("POST", "/api/token"): _token,
+    ("POST", "/api/oauth/revoke"): revoke,
+    ("POST", "/api/oauth/introspect"): introspect,
+}

@@ -1,12 +1,24 @@
-"""The user API, for holders of access tokens (SPEC §7, RFC 6750)."""
+"""The user API, for holders of access tokens (SPEC §7, RFC 6750).
+
+``GET /api/users/@me`` is on every sign-in's path: it takes only the request and is also
+served ahead of FastAPI's router (``HOT_ENDPOINTS``, ``hot_paths.HotPaths``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from wtp_oauth.deps import CurrentUserDep, JsonBody, ReadToken, UsersDep, WriteToken
+from wtp_oauth.deps import (
+    CurrentUserDep,
+    JsonBody,
+    ReadToken,
+    UsersDep,
+    WriteToken,
+    bearer_token,
+)
+from wtp_oauth.hot_paths import Endpoint
 from wtp_oauth.schemas import AuthorizedApplication, Profile, ProfileUpdate, PublicProfile
 from wtp_oauth.services.users import profile_for
 
@@ -21,16 +33,22 @@ _WRITE: dict[str, Any] = {"security": [{"accessToken": ["user.write"]}]}
 _SESSION: dict[str, Any] = {"security": [{"sessionCookie": []}]}
 
 
+_read_token = bearer_token("user.read")
+
+
 @router.get(
     "/api/users/@me",
     operation_id="getCurrentUser",
+    response_model=Profile,
     response_model_exclude_none=True,
     responses=_BEARER_ERRORS,
     openapi_extra=_READ,
     summary="The signed-in user's profile (user.read; email with user.email)",
 )
-async def get_me(token: ReadToken) -> Profile:
-    return profile_for(token.user, token)
+async def get_me(request: Request) -> Response:
+    token = await _read_token(request)
+    profile = profile_for(token.user, token)
+    return Response(profile.model_dump_json(exclude_none=True), media_type="application/json")
 
 
 @router.patch(
@@ -66,6 +84,9 @@ async def list_authorizations(user: CurrentUserDep, users: UsersDep) -> list[Aut
 async def revoke_authorization(client_id: str, user: CurrentUserDep, users: UsersDep) -> Response:
     await users.revoke_authorization(user.id, client_id)
     return Response(status_code=204)
+
+
+HOT_ENDPOINTS: dict[tuple[str, str], Endpoint] = {("GET", "/api/users/@me"): get_me}
 
 
 @router.get(

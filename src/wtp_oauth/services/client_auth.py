@@ -13,13 +13,16 @@ import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from wtp_oauth.errors import InvalidClient, InvalidRequest, TooManyAttempts
-from wtp_oauth.repositories.token_store import ClientRecord
+from wtp_oauth.repositories.token_store import Checked, ClientCheck, ClientRecord
 from wtp_oauth.security.text import is_identifier
-from wtp_oauth.security.tokens import matches_digest
-from wtp_oauth.services.grants.base import GrantEnv
+from wtp_oauth.security.tokens import digest, matches_digest
+
+if TYPE_CHECKING:
+    from wtp_oauth.services.grants.base import GrantEnv
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 
@@ -83,32 +86,79 @@ def credentials_from(authorization: str | None, params: Mapping[str, str]) -> Cl
     return ClientCredentials(body_id, None, "none")
 
 
-async def authenticate_client(credentials: ClientCredentials, env: GrantEnv) -> ClientRecord:
-    """The authenticated client, or ``invalid_client`` (401) with ``WWW-Authenticate``.
+def client_check(client: ClientCredentials | ClientRecord, env: GrantEnv) -> ClientCheck:
+    """What the token store is to verify for this request (``ClientCheck``).
 
-    Secrets are compared as SHA-256 digests in constant time. Repeated failures for one client
-    are throttled like sign-ins: past ``WTP_LOGIN_FAILURE_LIMIT`` in 15 minutes, 429.
+    A client authenticated beforehand (a ``ClientRecord``) is checked again against its own
+    stored digest, which still fails if its secret was rotated in between.
     """
-    challenge = {"WWW-Authenticate": credentials.challenge}
-    if credentials.client_id is None:
-        raise InvalidClient("The client_id is required.", headers=challenge)
-    if not is_identifier(credentials.client_id):
+    since = env.clock() - THROTTLE_WINDOW
+    limit = env.settings.login_failure_limit
+    if isinstance(client, ClientRecord):
+        return ClientCheck(client.client_id, client.secret_digest, since, limit)
+    if client.client_id is None:
+        raise InvalidClient(
+            "The client_id is required.", headers={"WWW-Authenticate": client.challenge}
+        )
+    if not is_identifier(client.client_id):
+        # NUL bytes or surrogates would fail in the driver: no such client, whatever it is.
+        raise InvalidClient(
+            "Client authentication failed.", headers={"WWW-Authenticate": client.challenge}
+        )
+    secret = client.client_secret
+    return ClientCheck(client.client_id, None if secret is None else digest(secret), since, limit)
+
+
+async def verified(
+    client: ClientCredentials | ClientRecord, checked: Checked[Any], env: GrantEnv
+) -> ClientRecord:
+    """The authenticated client, or the RFC 6749 §5.2 error that says why it is not.
+
+    ``checked`` is the store's answer to :func:`client_check`: the client it found and
+    whether the check held. The secret is compared again here, in constant time, to tell the
+    reasons apart; a wrong one is recorded for throttling (401); past
+    ``WTP_LOGIN_FAILURE_LIMIT`` failures in 15 minutes the answer is 429.
+    """
+    if isinstance(client, ClientRecord):
+        if checked.client is None or not checked.authenticated:
+            raise InvalidClient(
+                "Client authentication failed.", headers={"WWW-Authenticate": "Basic"}
+            )
+        return checked.client
+    challenge = {"WWW-Authenticate": client.challenge}
+    found = checked.client
+    if found is None:
         raise InvalidClient("Client authentication failed.", headers=challenge)
-    now = env.clock()
-    client = await env.store.get_client(credentials.client_id, failures_since=now - THROTTLE_WINDOW)
-    if client is None:
-        raise InvalidClient("Client authentication failed.", headers=challenge)
-    if client.recent_failures >= env.settings.login_failure_limit:
+    if found.recent_failures >= env.settings.login_failure_limit:
         raise TooManyAttempts(int(THROTTLE_WINDOW.total_seconds()))
-    if client.is_public:
-        if credentials.method != "none":
+    if found.is_public:
+        if client.method != "none":
             raise InvalidClient(
                 "Public clients have no secret; send client_id only.", headers=challenge
             )
-        return client
-    if credentials.client_secret is None:
+    elif client.client_secret is None:
         raise InvalidClient("This client must authenticate with its secret.", headers=challenge)
-    if not matches_digest(credentials.client_secret, client.secret_digest):
-        await env.store.record_client_failure(client.client_id, now)
+    elif not matches_digest(client.client_secret, found.secret_digest):
+        await env.store.record_client_failure(found.client_id, env.clock())
         raise InvalidClient("Client authentication failed.", headers=challenge)
-    return client
+    if not checked.authenticated:
+        # The store applied the same rule to the same row; should they ever disagree, refuse.
+        raise InvalidClient("Client authentication failed.", headers=challenge)
+    return found
+
+
+async def authenticate_client(
+    client: ClientCredentials | ClientRecord, env: GrantEnv
+) -> ClientRecord:
+    """The authenticated client, or ``invalid_client`` (401) with ``WWW-Authenticate``.
+
+    Secrets are compared as SHA-256 digests in constant time. Repeated failures for one client
+    are throttled like sign-ins: past ``WTP_LOGIN_FAILURE_LIMIT`` in 15 minutes, 429. The
+    token, introspection and revocation endpoints do this inside their own statement
+    (:func:`client_check`, :func:`verified`); this is for the other paths.
+    """
+    check = client_check(client, env)
+    found = await env.store.get_client(
+        check.client_id, failures_since=check.failures_since, failure_limit=check.failure_limit
+    )
+    return await verified(client, Checked(found, check.authenticates(found)), env)

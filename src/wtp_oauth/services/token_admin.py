@@ -1,55 +1,72 @@
-"""Revocation (RFC 7009) and introspection (RFC 7662) of a client's own tokens."""
+"""Revocation (RFC 7009) and introspection (RFC 7662) of a client's own tokens.
+
+Each request is one statement: the client's authentication and the token's lookup (or
+revocation) together, the client's credentials verified as at the token endpoint.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from wtp_oauth.errors import InvalidRequest
-from wtp_oauth.repositories.token_store import AccessTokenRecord, RefreshTokenRecord
+from wtp_oauth.repositories.token_store import AccessTokenRecord
 from wtp_oauth.security.tokens import ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, digest
+from wtp_oauth.services.client_auth import (
+    ClientCredentials,
+    authenticate_client,
+    client_check,
+    verified,
+)
 from wtp_oauth.services.grants import GrantEnv
 
 INACTIVE: dict[str, Any] = {"active": False}
 
 
-async def _lookup(
-    token: str, hint: str | None, env: GrantEnv
-) -> AccessTokenRecord | RefreshTokenRecord | None:
-    """Find a token by digest; the prefix says which table, so a hint is only a fallback."""
-    token_digest = digest(token)
+def _is_refresh(token: str, hint: str | None) -> bool:
+    """Which table to look in: the prefix says; the hint is only a fallback (RFC 7009 §2.1)."""
     if token.startswith(ACCESS_TOKEN_PREFIX):
-        return await env.store.find_access_token(token_digest)
+        return False
     if token.startswith(REFRESH_TOKEN_PREFIX):
-        return await env.store.find_refresh_token(token_digest)
-    if hint == "refresh_token":
-        return await env.store.find_refresh_token(token_digest)
-    return await env.store.find_access_token(token_digest)
+        return True
+    return hint == "refresh_token"
 
 
-def _token(params: dict[str, str]) -> str:
+async def _token(params: Mapping[str, str], credentials: ClientCredentials, env: GrantEnv) -> str:
+    """The ``token`` parameter; without it, a client that fails to authenticate hears that."""
     token = params.get("token")
     if not token:
+        await authenticate_client(credentials, env)
         raise InvalidRequest("The 'token' parameter is required.")
     return token
 
 
-async def revoke(params: dict[str, str], client_id: str, env: GrantEnv) -> None:
+async def revoke(params: Mapping[str, str], credentials: ClientCredentials, env: GrantEnv) -> None:
     """RFC 7009 §2.1: revoke one of the client's tokens; revoking a refresh token ends its
     family. Unknown tokens and other clients' tokens are ignored (§2.2: answer 200 anyway)."""
-    record = await _lookup(_token(params), params.get("token_type_hint"), env)
-    if record is None or record.client_id != client_id:
-        return
-    now = env.clock()
-    if isinstance(record, RefreshTokenRecord):
-        await env.store.revoke_family(record.family_id, now)
-    else:
-        await env.store.revoke_access_token(digest(_token(params)), client_id, now)
+    token = await _token(params, credentials, env)
+    checked = await env.store.revoke_token(
+        client=client_check(credentials, env),
+        token_digest=digest(token),
+        refresh=_is_refresh(token, params.get("token_type_hint")),
+        now=env.clock(),
+    )
+    await verified(credentials, checked, env)
 
 
-async def introspect(params: dict[str, str], client_id: str, env: GrantEnv) -> dict[str, Any]:
+async def introspect(
+    params: Mapping[str, str], credentials: ClientCredentials, env: GrantEnv
+) -> dict[str, Any]:
     """RFC 7662 §2.2: describe an active token of this client; anything else is inactive."""
-    record = await _lookup(_token(params), params.get("token_type_hint"), env)
-    if record is None or record.client_id != client_id or not record.is_active(env.clock()):
+    token = await _token(params, credentials, env)
+    checked = await env.store.introspect_token(
+        client=client_check(credentials, env),
+        token_digest=digest(token),
+        refresh=_is_refresh(token, params.get("token_type_hint")),
+    )
+    client = await verified(credentials, checked, env)
+    record = checked.result
+    if record is None or record.client_id != client.client_id or not record.is_active(env.clock()):
         return dict(INACTIVE)
     return {
         "active": True,

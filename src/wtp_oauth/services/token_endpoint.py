@@ -23,10 +23,14 @@ def grant_type_of(params: Mapping[str, str]) -> str:
 async def exchange(
     params: Mapping[str, str], credentials: ClientCredentials, env: GrantEnv
 ) -> TokenResponse:
-    """Handle one token request (RFC 6749 §4.1.3, §6)."""
+    """Handle one token request (RFC 6749 §4.1.3, §6).
+
+    The grant authenticates the client itself, in the statement that redeems the grant (one
+    round trip); an unknown grant type is reported only to an authenticated client.
+    """
     grant_type = grant_type_of(params)
-    client = await authenticate_client(credentials, env)
     handler = GRANTS.get(grant_type)
     if handler is None:
+        await authenticate_client(credentials, env)
         raise UnsupportedGrantType(f"Supported grant types: {', '.join(sorted(GRANTS))}.")
-    return await handler.issue(params, client, env)
+    return await handler.issue(params, credentials, env)

@@ -2,6 +2,8 @@
 
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
+    Checked,
+    ClientCheck,
     ClientRecord,
     CodeRecord,
     Grant,
@@ -13,6 +15,8 @@ from wtp_oauth.repositories.token_store.base import (
 
 __all__ = [
     "AccessTokenRecord",
+    "Checked",
+    "ClientCheck",
     "ClientRecord",
     "CodeRecord",
     "Grant",

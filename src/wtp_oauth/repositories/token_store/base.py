@@ -4,13 +4,21 @@ Like fosite's ``AuthorizeCodeStorage`` and ``RefreshTokenStorage``: small, shape
 that use it. Each redemption is one atomic statement (or one transaction), so of two racing
 requests only one can win (STYLE §5). Implementations never decide policy: they consume, insert
 and report; the grants decide what a failure means.
+
+The hot-path calls (a grant, an introspection, a revocation) take a :class:`ClientCheck`: the
+client's authentication is verified by the same statement that does the work, which changes
+nothing unless it holds, and the answer carries the client's record so that the caller can say
+why it did not (one round trip per request, docs/performance.md).
 """
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,12 +26,53 @@ class ClientRecord:
     client_id: str
     client_type: str
     secret_digest: str | None
-    # Failed authentications in the current throttle window.
+    # Failed authentications in the current throttle window (counted up to the limit asked).
     recent_failures: int
 
     @property
     def is_public(self) -> bool:
         return self.client_type == "public"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCheck:
+    """A client authentication (RFC 6749 §2.3) for the store to verify where it does the work.
+
+    It holds when the client exists, has had fewer than ``failure_limit`` failed
+    authentications since ``failures_since``, and is public with no secret presented
+    (``secret_digest`` None) or confidential with a stored digest equal to ``secret_digest``.
+    On PostgreSQL the digests are compared in SQL, which is not constant-time; what timing
+    could reveal is a prefix of the SHA-256 of the secret, which helps no one find the secret.
+    """
+
+    client_id: str
+    secret_digest: str | None
+    failures_since: datetime
+    failure_limit: int
+
+    def authenticates(self, client: ClientRecord | None) -> bool:
+        """The rule above, for a client record read beforehand."""
+        if client is None or client.recent_failures >= self.failure_limit:
+            return False
+        if client.is_public:
+            return self.secret_digest is None
+        if self.secret_digest is None or client.secret_digest is None:
+            return False
+        return hmac.compare_digest(self.secret_digest, client.secret_digest)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked(Generic[T]):
+    """The answer of a call that took a :class:`ClientCheck`.
+
+    ``client`` is the client the request named (None if there is none), ``authenticated``
+    whether the check held, and ``result`` what the call produced — always None when the
+    check failed, since nothing was then changed or read.
+    """
+
+    client: ClientRecord | None
+    authenticated: bool
+    result: T | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,25 +145,29 @@ class RefreshTokenRecord:
 
 
 class TokenStore(Protocol):
-    async def get_client(self, client_id: str, *, failures_since: datetime) -> ClientRecord | None:
-        """The client, with its failed authentications since ``failures_since``."""
+    async def get_client(
+        self, client_id: str, *, failures_since: datetime, failure_limit: int | None = None
+    ) -> ClientRecord | None:
+        """The client, with its failed authentications since ``failures_since``, counted up
+        to ``failure_limit`` (past it, counting on would only cost time)."""
 
     async def record_client_failure(self, client_id: str, now: datetime) -> None: ...
 
     async def redeem_code(
         self,
         *,
+        client: ClientCheck,
         code_digest: str,
-        client_id: str,
         redirect_uri: str | None,
         code_challenge: str | None,
         tokens: NewTokens,
-    ) -> Grant | None:
-        """Consume the code and store ``tokens`` from it, atomically.
+    ) -> Checked[Grant]:
+        """Authenticate ``client``, consume the code and store ``tokens`` from it, atomically.
 
-        Only an unconsumed, unexpired code issued to ``client_id`` whose redirect URI equals
-        ``redirect_uri`` (when given) and whose challenge equals ``code_challenge`` (both may be
-        None) is consumed; otherwise nothing changes and None is returned.
+        Only an unconsumed, unexpired code issued to the authenticated client whose redirect
+        URI equals ``redirect_uri`` (when given) and whose challenge equals ``code_challenge``
+        (both may be None) is consumed — and a public client's only with a challenge (RFC 7636
+        is required of public clients); otherwise nothing changes and the result is None.
         """
 
     async def find_code(self, code_digest: str) -> CodeRecord | None: ...
@@ -122,12 +175,13 @@ class TokenStore(Protocol):
     async def rotate_refresh_token(
         self,
         *,
+        client: ClientCheck,
         token_digest: str,
-        client_id: str,
         access_scope: str | None,
         tokens: NewTokens,
-    ) -> Grant | None:
-        """Retire an active refresh token of ``client_id`` and store ``tokens`` in its family.
+    ) -> Checked[Grant]:
+        """Authenticate ``client``, retire its active refresh token and store ``tokens`` in the
+        token's family, atomically.
 
         The new access token gets ``access_scope`` (or the grant's scope when None), which
         must lie within the grant's scope; the new refresh token keeps the grant's scope.
@@ -140,7 +194,15 @@ class TokenStore(Protocol):
 
     async def find_refresh_token(self, token_digest: str) -> RefreshTokenRecord | None: ...
 
-    async def revoke_access_token(self, token_digest: str, client_id: str, now: datetime) -> None:
-        """Revoke one access token, only if ``client_id`` owns it."""
+    async def introspect_token(
+        self, *, client: ClientCheck, token_digest: str, refresh: bool
+    ) -> Checked[AccessTokenRecord | RefreshTokenRecord]:
+        """Authenticate ``client`` and find one of its own access (or refresh) tokens."""
+
+    async def revoke_token(
+        self, *, client: ClientCheck, token_digest: str, refresh: bool, now: datetime
+    ) -> Checked[None]:
+        """Authenticate ``client`` and revoke one of its own access tokens, or the whole
+        family of one of its own refresh tokens; another client's token is left alone."""
 
     async def close(self) -> None: ...

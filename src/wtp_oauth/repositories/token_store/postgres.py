@@ -1,8 +1,10 @@
 """The token store on the asyncpg driver connection (PostgreSQL).
 
-The token path is the product's hot path (STYLE §9): each call is one prepared statement,
-and each grant one round trip — the code is consumed (or the refresh token retired) and the
-new tokens inserted by a single statement of data-modifying CTEs.
+The token path is the product's hot path (STYLE §9): each call is one prepared statement on a
+connection of a small fair pool (``pool.py``), and each request one round trip. A grant's
+statement authenticates the client, consumes the code (or retires the refresh token) and
+inserts the new tokens, with data-modifying CTEs; it returns the client's record with the
+grant, so that a refusal can be explained without asking again.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
+    Checked,
+    ClientCheck,
     ClientRecord,
     CodeRecord,
     Grant,
@@ -22,54 +25,83 @@ from wtp_oauth.repositories.token_store.base import (
     RefreshTokenRecord,
     UserProfile,
 )
+from wtp_oauth.repositories.token_store.pool import ConnectionPool
 
-_GET_CLIENT = """
-SELECT a.client_type, a.secret_digest,
-       (SELECT count(*) FROM auth_failures f
-         WHERE f.subject = 'client:' || a.client_id AND f.created_at > $2) AS failures
+
+# The client's failures are counted through ix_auth_failures_subject_at and at most up to the
+# limit, so a client under a guessing attack costs no more to check than any other.
+def _failures(since: str, limit: str) -> str:
+    return f"""(SELECT count(*) FROM (
+   SELECT 1 FROM auth_failures f
+    WHERE f.subject = 'client:' || a.client_id AND f.created_at > {since} LIMIT {limit}
+ ) AS recent)"""
+
+
+_GET_CLIENT = f"""
+SELECT a.client_type, a.secret_digest, {_failures("$2", "$3")} AS failures
   FROM applications a WHERE a.client_id = $1
 """
+
+# $1 client_id, $2 digest of the presented secret (NULL: none), $3 failures since, $4 limit.
+# ``trusted`` has the client's row only if the authentication holds (ClientCheck).
+_CLIENT_CTES = f"""
+client AS (
+  SELECT a.client_id, a.client_type, a.secret_digest, {_failures("$3", "$4")} AS failures
+    FROM applications a WHERE a.client_id = $1
+), trusted AS (
+  SELECT client_id FROM client
+   WHERE failures < $4
+     AND CASE WHEN client_type = 'public' THEN $2::text IS NULL
+              ELSE secret_digest = $2::text END
+)"""
+
+_CLIENT_COLUMNS = """c.client_type, c.secret_digest, c.failures,
+       t.client_id IS NOT NULL AS authenticated"""
 
 _RECORD_FAILURE = "INSERT INTO auth_failures (subject, created_at) VALUES ('client:' || $1, $2)"
 
 
-def _insert_pair(n: int) -> str:
-    """The CTE tail that stores an access/refresh pair from ``source``.
+def _grant_statement(source: str) -> str:
+    """A grant: the client CTEs, ``source`` (consumes a code or retires a refresh token,
+    returning what the new tokens inherit), the two inserts, and one row of answer.
 
-    Parameters ``$n``…``$n+3`` are the access digest and expiry, then the refresh digest and
-    expiry; ``$1`` is the issue time.
+    ``$5`` is the issue time; ``$6``… are used by ``source``; ``$8``…``$11`` are the access
+    digest and expiry, then the refresh digest and expiry.
     """
     return f"""
+WITH {_CLIENT_CTES},
+source AS ({source}),
 access AS (
   INSERT INTO access_tokens (token_digest, client_id, user_id, scope, family_id,
                              created_at, expires_at)
-  SELECT ${n}, client_id, user_id, access_scope, family_id, $1, ${n + 1} FROM source
+  SELECT $8, client_id, user_id, access_scope, family_id, $5, $9 FROM source
 ), refresh AS (
   INSERT INTO refresh_tokens (token_digest, client_id, user_id, scope, family_id,
                               created_at, expires_at)
-  SELECT ${n + 2}, client_id, user_id, scope, family_id, $1, ${n + 3} FROM source
+  SELECT $10, client_id, user_id, scope, family_id, $5, $11 FROM source
 )
-SELECT user_id, scope, access_scope, family_id FROM source
+SELECT {_CLIENT_COLUMNS}, s.user_id, s.scope, s.access_scope, s.family_id
+  FROM client c LEFT JOIN trusted t ON true LEFT JOIN source s ON true
 """
 
 
-_REDEEM_CODE = """
-WITH source AS (
-  UPDATE authorization_codes SET consumed_at = $1
-   WHERE code_digest = $2 AND client_id = $3 AND consumed_at IS NULL AND expires_at > $1
-     AND ($4::text IS NULL OR redirect_uri = $4)
-     AND code_challenge IS NOT DISTINCT FROM $5::text
-  RETURNING client_id, user_id, scope, scope AS access_scope, family_id
-),""" + _insert_pair(6)
+# $6 code digest, $7 redirect URI (NULL: not sent); $12 the PKCE challenge (NULL: none).
+_REDEEM_CODE = _grant_statement("""
+  UPDATE authorization_codes SET consumed_at = $5
+   WHERE code_digest = $6 AND client_id = (SELECT client_id FROM trusted)
+     AND consumed_at IS NULL AND expires_at > $5
+     AND ($7::text IS NULL OR redirect_uri = $7)
+     AND code_challenge IS NOT DISTINCT FROM $12::text
+     AND ($12::text IS NOT NULL OR (SELECT client_type FROM client) <> 'public')
+  RETURNING client_id, user_id, scope, scope AS access_scope, family_id""")
 
-_ROTATE_REFRESH = """
-WITH source AS (
-  UPDATE refresh_tokens SET rotated_at = $1
-   WHERE token_digest = $2 AND client_id = $3
-     AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $1
-     AND ($4::text IS NULL OR string_to_array(scope, ' ') @> string_to_array($4::text, ' '))
-  RETURNING client_id, user_id, scope, COALESCE($4::text, scope) AS access_scope, family_id
-),""" + _insert_pair(5)
+# $6 refresh token digest, $7 the narrower access scope asked for (NULL: the grant's).
+_ROTATE_REFRESH = _grant_statement("""
+  UPDATE refresh_tokens SET rotated_at = $5
+   WHERE token_digest = $6 AND client_id = (SELECT client_id FROM trusted)
+     AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $5
+     AND ($7::text IS NULL OR string_to_array(scope, ' ') @> string_to_array($7::text, ' '))
+  RETURNING client_id, user_id, scope, COALESCE($7::text, scope) AS access_scope, family_id""")
 
 _FIND_CODE = """
 SELECT client_id, redirect_uri, code_challenge, family_id, expires_at, consumed_at
@@ -84,28 +116,77 @@ UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS
 """
 
 _USER_COLUMNS = "u.id, u.username, u.display_name, u.email, u.created_at AS user_created_at"
+_ACCESS_COLUMNS = "tok.client_id AS token_client_id, tok.scope, tok.family_id, tok.created_at, \
+tok.expires_at, tok.revoked_at"
+_REFRESH_COLUMNS = _ACCESS_COLUMNS + ", tok.rotated_at"
 
 _FIND_ACCESS = f"""
-SELECT t.client_id, t.scope, t.family_id, t.created_at, t.expires_at, t.revoked_at,
-       {_USER_COLUMNS}
-  FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_digest = $1
+SELECT {_ACCESS_COLUMNS}, {_USER_COLUMNS}
+  FROM access_tokens tok JOIN users u ON u.id = tok.user_id WHERE tok.token_digest = $1
 """
 
 _FIND_REFRESH = f"""
-SELECT t.client_id, t.scope, t.family_id, t.created_at, t.expires_at, t.rotated_at,
-       t.revoked_at, {_USER_COLUMNS}
-  FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_digest = $1
+SELECT {_REFRESH_COLUMNS}, {_USER_COLUMNS}
+  FROM refresh_tokens tok JOIN users u ON u.id = tok.user_id WHERE tok.token_digest = $1
 """
 
-_REVOKE_ACCESS = """
-UPDATE access_tokens SET revoked_at = $3
- WHERE token_digest = $1 AND client_id = $2 AND revoked_at IS NULL
+
+def _introspect(table: str, columns: str) -> str:
+    """The client CTEs, then the token ``$5`` if the authenticated client owns it."""
+    return f"""
+WITH {_CLIENT_CTES}
+SELECT {_CLIENT_COLUMNS}, {columns}, {_USER_COLUMNS}
+  FROM client c LEFT JOIN trusted t ON true
+  LEFT JOIN ({table} tok JOIN users u ON u.id = tok.user_id)
+         ON tok.token_digest = $5 AND tok.client_id = t.client_id
+"""
+
+
+_INTROSPECT_ACCESS = _introspect("access_tokens", _ACCESS_COLUMNS)
+_INTROSPECT_REFRESH = _introspect("refresh_tokens", _REFRESH_COLUMNS)
+
+# $5 the token's digest, $6 now.
+_REVOKE_ACCESS = f"""
+WITH {_CLIENT_CTES}, revoked AS (
+  UPDATE access_tokens SET revoked_at = $6
+   WHERE token_digest = $5 AND client_id = (SELECT client_id FROM trusted) AND revoked_at IS NULL
+)
+SELECT {_CLIENT_COLUMNS} FROM client c LEFT JOIN trusted t ON true
+"""
+
+_REVOKE_REFRESH_FAMILY = f"""
+WITH {_CLIENT_CTES}, family AS (
+  SELECT family_id FROM refresh_tokens
+   WHERE token_digest = $5 AND client_id = (SELECT client_id FROM trusted)
+), access AS (
+  UPDATE access_tokens SET revoked_at = $6
+   WHERE family_id = (SELECT family_id FROM family) AND revoked_at IS NULL
+), refresh AS (
+  UPDATE refresh_tokens SET revoked_at = $6
+   WHERE family_id = (SELECT family_id FROM family) AND revoked_at IS NULL
+)
+SELECT {_CLIENT_COLUMNS} FROM client c LEFT JOIN trusted t ON true
 """
 
 
 def asyncpg_dsn(database_url: str) -> str:
     """``postgresql+asyncpg://…`` as the plain DSN asyncpg accepts."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _check_args(check: ClientCheck) -> tuple[str, str | None, datetime, int]:
+    return (check.client_id, check.secret_digest, check.failures_since, check.failure_limit)
+
+
+def _client(check: ClientCheck, row: Any) -> ClientRecord | None:
+    if row is None:
+        return None
+    return ClientRecord(
+        client_id=check.client_id,
+        client_type=row["client_type"],
+        secret_digest=row["secret_digest"],
+        recent_failures=row["failures"],
+    )
 
 
 def _profile(row: Any) -> UserProfile:
@@ -118,17 +199,53 @@ def _profile(row: Any) -> UserProfile:
     )
 
 
-def _grant(row: Any) -> Grant:
-    return Grant(
-        user_id=row["user_id"],
+def _access(row: Any) -> AccessTokenRecord:
+    return AccessTokenRecord(
+        client_id=row["token_client_id"],
         scope=row["scope"],
-        access_scope=row["access_scope"],
         family_id=row["family_id"],
+        issued_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        user=_profile(row),
     )
 
 
-def _token_args(tokens: NewTokens) -> tuple[str, datetime, str, datetime]:
+def _refresh(row: Any) -> RefreshTokenRecord:
+    return RefreshTokenRecord(
+        client_id=row["token_client_id"],
+        scope=row["scope"],
+        family_id=row["family_id"],
+        issued_at=row["created_at"],
+        expires_at=row["expires_at"],
+        rotated_at=row["rotated_at"],
+        revoked_at=row["revoked_at"],
+        user=_profile(row),
+    )
+
+
+def _granted(check: ClientCheck, row: Any) -> Checked[Grant]:
+    if row is None:
+        return Checked(client=None, authenticated=False)
+    grant = None
+    if row["family_id"] is not None:
+        grant = Grant(
+            user_id=row["user_id"],
+            scope=row["scope"],
+            access_scope=row["access_scope"],
+            family_id=row["family_id"],
+        )
+    return Checked(client=_client(check, row), authenticated=row["authenticated"], result=grant)
+
+
+def _grant_args(
+    check: ClientCheck, tokens: NewTokens, digest: str, narrowing: str | None
+) -> tuple[Any, ...]:
     return (
+        *_check_args(check),
+        tokens.issued_at,
+        digest,
+        narrowing,
         tokens.access_digest,
         tokens.access_expires_at,
         tokens.refresh_digest,
@@ -137,21 +254,34 @@ def _token_args(tokens: NewTokens) -> tuple[str, datetime, str, datetime]:
 
 
 class PostgresTokenStore:
-    """``TokenStore`` over an asyncpg pool."""
+    """``TokenStore`` over two :class:`ConnectionPool`: one for writes, one for reads."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    def __init__(self, writes: ConnectionPool, reads: ConnectionPool) -> None:
+        self._pool = writes
+        self._reads = reads
 
     @classmethod
-    async def connect(cls, database_url: str, *, pool_size: int) -> PostgresTokenStore:
-        pool = await asyncpg.create_pool(asyncpg_dsn(database_url), min_size=1, max_size=pool_size)
-        return cls(pool)
+    async def connect(cls, database_url: str, *, reads: int, writes: int) -> PostgresTokenStore:
+        """Two pools: grants and revocations wait on the WAL flush of their commit, and more of
+        them at once share one flush; bearer checks and introspection only read, and fewer
+        connections keep their latency even (docs/performance.md)."""
+        dsn = asyncpg_dsn(database_url)
+        write_pool = await ConnectionPool.open(dsn, writes)
+        try:
+            read_pool = await ConnectionPool.open(dsn, reads)
+        except BaseException:
+            await write_pool.close()
+            raise
+        return cls(write_pool, read_pool)
 
     async def close(self) -> None:
         await self._pool.close()
+        await self._reads.close()
 
-    async def get_client(self, client_id: str, *, failures_since: datetime) -> ClientRecord | None:
-        row = await self._pool.fetchrow(_GET_CLIENT, client_id, failures_since)
+    async def get_client(
+        self, client_id: str, *, failures_since: datetime, failure_limit: int | None = None
+    ) -> ClientRecord | None:
+        row = await self._pool.fetchrow(_GET_CLIENT, client_id, failures_since, failure_limit)
         if row is None:
             return None
         return ClientRecord(
@@ -167,22 +297,14 @@ class PostgresTokenStore:
     async def redeem_code(
         self,
         *,
+        client: ClientCheck,
         code_digest: str,
-        client_id: str,
         redirect_uri: str | None,
         code_challenge: str | None,
         tokens: NewTokens,
-    ) -> Grant | None:
-        row = await self._pool.fetchrow(
-            _REDEEM_CODE,
-            tokens.issued_at,
-            code_digest,
-            client_id,
-            redirect_uri,
-            code_challenge,
-            *_token_args(tokens),
-        )
-        return None if row is None else _grant(row)
+    ) -> Checked[Grant]:
+        args = _grant_args(client, tokens, code_digest, redirect_uri)
+        return _granted(client, await self._pool.fetchrow(_REDEEM_CODE, *args, code_challenge))
 
     async def find_code(self, code_digest: str) -> CodeRecord | None:
         row = await self._pool.fetchrow(_FIND_CODE, code_digest)
@@ -191,52 +313,44 @@ class PostgresTokenStore:
     async def rotate_refresh_token(
         self,
         *,
+        client: ClientCheck,
         token_digest: str,
-        client_id: str,
         access_scope: str | None,
         tokens: NewTokens,
-    ) -> Grant | None:
-        row = await self._pool.fetchrow(
-            _ROTATE_REFRESH,
-            tokens.issued_at,
-            token_digest,
-            client_id,
-            access_scope,
-            *_token_args(tokens),
-        )
-        return None if row is None else _grant(row)
+    ) -> Checked[Grant]:
+        args = _grant_args(client, tokens, token_digest, access_scope)
+        return _granted(client, await self._pool.fetchrow(_ROTATE_REFRESH, *args))
 
     async def revoke_family(self, family_id: str, now: datetime) -> None:
         await self._pool.execute(_REVOKE_FAMILY, family_id, now)
 
     async def find_access_token(self, token_digest: str) -> AccessTokenRecord | None:
-        row = await self._pool.fetchrow(_FIND_ACCESS, token_digest)
-        if row is None:
-            return None
-        return AccessTokenRecord(
-            client_id=row["client_id"],
-            scope=row["scope"],
-            family_id=row["family_id"],
-            issued_at=row["created_at"],
-            expires_at=row["expires_at"],
-            revoked_at=row["revoked_at"],
-            user=_profile(row),
-        )
+        row = await self._reads.fetchrow(_FIND_ACCESS, token_digest)
+        return None if row is None else _access(row)
 
     async def find_refresh_token(self, token_digest: str) -> RefreshTokenRecord | None:
         row = await self._pool.fetchrow(_FIND_REFRESH, token_digest)
+        return None if row is None else _refresh(row)
+
+    async def introspect_token(
+        self, *, client: ClientCheck, token_digest: str, refresh: bool
+    ) -> Checked[AccessTokenRecord | RefreshTokenRecord]:
+        query = _INTROSPECT_REFRESH if refresh else _INTROSPECT_ACCESS
+        row = await self._reads.fetchrow(query, *_check_args(client), token_digest)
         if row is None:
-            return None
-        return RefreshTokenRecord(
-            client_id=row["client_id"],
-            scope=row["scope"],
-            family_id=row["family_id"],
-            issued_at=row["created_at"],
-            expires_at=row["expires_at"],
-            rotated_at=row["rotated_at"],
-            revoked_at=row["revoked_at"],
-            user=_profile(row),
+            return Checked(client=None, authenticated=False)
+        record: AccessTokenRecord | RefreshTokenRecord | None = None
+        if row["token_client_id"] is not None:
+            record = _refresh(row) if refresh else _access(row)
+        return Checked(
+            client=_client(client, row), authenticated=row["authenticated"], result=record
         )
 
-    async def revoke_access_token(self, token_digest: str, client_id: str, now: datetime) -> None:
-        await self._pool.execute(_REVOKE_ACCESS, token_digest, client_id, now)
+    async def revoke_token(
+        self, *, client: ClientCheck, token_digest: str, refresh: bool, now: datetime
+    ) -> Checked[None]:
+        query = _REVOKE_REFRESH_FAMILY if refresh else _REVOKE_ACCESS
+        row = await self._pool.fetchrow(query, *_check_args(client), token_digest, now)
+        if row is None:
+            return Checked(client=None, authenticated=False)
+        return Checked(client=_client(client, row), authenticated=row["authenticated"])

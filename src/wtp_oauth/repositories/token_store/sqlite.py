@@ -2,11 +2,17 @@
 
 SQLite serialises writers, so each redemption runs as one short write transaction whose first
 statement is the conditional ``UPDATE … RETURNING`` that consumes the code or retires the
-refresh token: of two racing requests, only one sees a row.
+refresh token: of two racing requests, only one sees a row; this process's writers queue for
+that one writer in order. The client is read and checked
+(``ClientCheck.authenticates``) just before, in its own read: starting the write transaction
+with a read could not be upgraded to a write once another writer had committed.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +23,8 @@ from wtp_oauth.models import AccessToken, Application, AuthFailure, Authorizatio
 from wtp_oauth.models import User as UserRow
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
+    Checked,
+    ClientCheck,
     ClientRecord,
     CodeRecord,
     Grant,
@@ -84,18 +92,29 @@ class SQLiteTokenStore:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # SQLite has one writer at a time. Queueing this process's writers here, in order,
+        # spares them SQLite's busy handler, whose growing sleeps made seconds-long tails.
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncConnection]:
+        async with self._write_lock, self._engine.begin() as conn:
+            yield conn
 
     async def close(self) -> None:
         """The engine belongs to the application, which disposes of it."""
 
-    async def get_client(self, client_id: str, *, failures_since: datetime) -> ClientRecord | None:
-        failures = (
-            select(func.count())
-            .select_from(_failures)
+    async def get_client(
+        self, client_id: str, *, failures_since: datetime, failure_limit: int | None = None
+    ) -> ClientRecord | None:
+        recent = (
+            select(_failures.c.id)
             .where(_failures.c.subject == "client:" + client_id)
             .where(_failures.c.created_at > failures_since)
-            .scalar_subquery()
+            .limit(failure_limit if failure_limit is not None else -1)
+            .subquery()
         )
+        failures = select(func.count()).select_from(recent).scalar_subquery()
         query = select(_apps.c.client_type, _apps.c.secret_digest, failures.label("failures"))
         async with self._engine.connect() as conn:
             row = (await conn.execute(query.where(_apps.c.client_id == client_id))).first()
@@ -109,16 +128,43 @@ class SQLiteTokenStore:
         )
 
     async def record_client_failure(self, client_id: str, now: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._writing() as conn:
             await conn.execute(
                 insert(_failures).values(subject="client:" + client_id, created_at=now)
             )
 
+    async def _check(self, check: ClientCheck) -> Checked[Any]:
+        client = await self.get_client(
+            check.client_id,
+            failures_since=check.failures_since,
+            failure_limit=check.failure_limit,
+        )
+        return Checked(client=client, authenticated=check.authenticates(client))
+
     async def redeem_code(
         self,
         *,
+        client: ClientCheck,
         code_digest: str,
+        redirect_uri: str | None,
+        code_challenge: str | None,
+        tokens: NewTokens,
+    ) -> Checked[Grant]:
+        checked = await self._check(client)
+        if not checked.authenticated:
+            return checked
+        assert checked.client is not None
+        if code_challenge is None and checked.client.is_public:
+            return checked
+        grant = await self._redeem(
+            client.client_id, code_digest, redirect_uri, code_challenge, tokens
+        )
+        return Checked(client=checked.client, authenticated=True, result=grant)
+
+    async def _redeem(
+        self,
         client_id: str,
+        code_digest: str,
         redirect_uri: str | None,
         code_challenge: str | None,
         tokens: NewTokens,
@@ -136,7 +182,7 @@ class SQLiteTokenStore:
         )
         if redirect_uri is not None:
             consume = consume.where(_codes.c.redirect_uri == redirect_uri)
-        async with self._engine.begin() as conn:
+        async with self._writing() as conn:
             row = (await conn.execute(consume)).first()
             if row is None:
                 return None
@@ -165,10 +211,19 @@ class SQLiteTokenStore:
     async def rotate_refresh_token(
         self,
         *,
+        client: ClientCheck,
         token_digest: str,
-        client_id: str,
         access_scope: str | None,
         tokens: NewTokens,
+    ) -> Checked[Grant]:
+        checked = await self._check(client)
+        if not checked.authenticated:
+            return checked
+        grant = await self._rotate(client.client_id, token_digest, access_scope, tokens)
+        return Checked(client=checked.client, authenticated=True, result=grant)
+
+    async def _rotate(
+        self, client_id: str, token_digest: str, access_scope: str | None, tokens: NewTokens
     ) -> Grant | None:
         now = tokens.issued_at
         retire = (
@@ -181,7 +236,7 @@ class SQLiteTokenStore:
             .values(rotated_at=now)
             .returning(_refresh.c.user_id, _refresh.c.scope, _refresh.c.family_id)
         )
-        async with self._engine.begin() as conn:
+        async with self._writing() as conn:
             row = (await conn.execute(retire)).first()
             if row is None:
                 return None
@@ -198,7 +253,7 @@ class SQLiteTokenStore:
         return grant
 
     async def revoke_family(self, family_id: str, now: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._writing() as conn:
             for table in (_access, _refresh):
                 await conn.execute(
                     update(table)
@@ -265,12 +320,42 @@ class SQLiteTokenStore:
             user=_profile(row),
         )
 
-    async def revoke_access_token(self, token_digest: str, client_id: str, now: datetime) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(_access)
-                .where(_access.c.token_digest == token_digest)
-                .where(_access.c.client_id == client_id)
-                .where(_access.c.revoked_at.is_(None))
-                .values(revoked_at=now)
+    async def introspect_token(
+        self, *, client: ClientCheck, token_digest: str, refresh: bool
+    ) -> Checked[AccessTokenRecord | RefreshTokenRecord]:
+        checked = await self._check(client)
+        if not checked.authenticated:
+            return checked
+        record: AccessTokenRecord | RefreshTokenRecord | None
+        if refresh:
+            record = await self.find_refresh_token(token_digest)
+        else:
+            record = await self.find_access_token(token_digest)
+        if record is not None and record.client_id != client.client_id:
+            record = None
+        return Checked(client=checked.client, authenticated=True, result=record)
+
+    async def revoke_token(
+        self, *, client: ClientCheck, token_digest: str, refresh: bool, now: datetime
+    ) -> Checked[None]:
+        checked = await self._check(client)
+        if not checked.authenticated:
+            return checked
+        if refresh:
+            query = select(_refresh.c.family_id).where(
+                _refresh.c.token_digest == token_digest, _refresh.c.client_id == client.client_id
             )
+            async with self._engine.connect() as conn:
+                family_id = (await conn.execute(query)).scalar()
+            if family_id is not None:
+                await self.revoke_family(family_id, now)
+        else:
+            async with self._writing() as conn:
+                await conn.execute(
+                    update(_access)
+                    .where(_access.c.token_digest == token_digest)
+                    .where(_access.c.client_id == client.client_id)
+                    .where(_access.c.revoked_at.is_(None))
+                    .values(revoked_at=now)
+                )
+        return checked

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from wtp_oauth.clock import Clock
 from wtp_oauth.config import Settings
-from wtp_oauth.errors import InvalidRequest
+from wtp_oauth.errors import InvalidRequest, OAuthError
 from wtp_oauth.repositories.token_store import ClientRecord, NewTokens, TokenStore
 from wtp_oauth.security.tokens import (
     ACCESS_TOKEN_PREFIX,
@@ -17,6 +17,13 @@ from wtp_oauth.security.tokens import (
     digest,
     new_secret,
 )
+from wtp_oauth.services.client_auth import ClientCredentials, authenticate_client
+
+T = TypeVar("T")
+
+# The client of a token request: the credentials it sent, which the grant's statement verifies
+# (one round trip), or a client authenticated beforehand.
+ClientProof = ClientCredentials | ClientRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +96,22 @@ def required(params: Mapping[str, str], name: str) -> str:
     return value
 
 
+async def checked_params(parse: Callable[[], T], client: ClientProof, env: GrantEnv) -> T:
+    """The grant's parameters, parsed; when they are bad, a client that fails to authenticate
+    is still told so first (``invalid_client`` before ``invalid_request``)."""
+    try:
+        return parse()
+    except OAuthError:
+        if isinstance(client, ClientCredentials):
+            await authenticate_client(client, env)
+        raise
+
+
 class GrantHandler(Protocol):
     """One grant type of the token endpoint (RFC 6749 §4): validate, then issue."""
 
     grant_type: str
 
     async def issue(
-        self, params: Mapping[str, str], client: ClientRecord, env: GrantEnv
+        self, params: Mapping[str, str], client: ClientProof, env: GrantEnv
     ) -> TokenResponse: ...

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from wtp_oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
 from wtp_oauth.repositories.token_store import ClientRecord
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security.tokens import digest
-from wtp_oauth.services.grants.base import GrantEnv, TokenResponse, new_token_pair, respond
+from wtp_oauth.services.client_auth import client_check, verified
+from wtp_oauth.services.grants.base import (
+    ClientProof,
+    GrantEnv,
+    TokenResponse,
+    checked_params,
+    new_token_pair,
+    respond,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _RefreshRequest:
+    token: str
+    access_scope: str | None
 
 
 def _presented_token(params: Mapping[str, str]) -> str:
@@ -22,35 +37,42 @@ def _presented_token(params: Mapping[str, str]) -> str:
     return token
 
 
+def _parse(params: Mapping[str, str]) -> _RefreshRequest:
+    token = _presented_token(params)
+    access_scope: str | None = None
+    if params.get("scope"):
+        access_scope = format_scope(requested_scopes([params["scope"]])) or None
+    return _RefreshRequest(token, access_scope)
+
+
 class RefreshTokenGrant:
     grant_type = "refresh_token"
 
     async def issue(
-        self, params: Mapping[str, str], client: ClientRecord, env: GrantEnv
+        self, params: Mapping[str, str], client: ClientProof, env: GrantEnv
     ) -> TokenResponse:
         """Rotate a refresh token into a new pair (RFC 6749 §6).
 
         ``scope`` may narrow the new access token but never widen it past the original grant;
         the new refresh token keeps the grant's scope. A retired token presented again
         revokes its whole family, and that revocation stands although the request fails.
+        The client is authenticated, the token retired and the new pair stored by one
+        statement.
         """
-        token = _presented_token(params)
-        access_scope: str | None = None
-        if params.get("scope"):
-            names = requested_scopes([params["scope"]])
-            access_scope = format_scope(names) or None
+        request = await checked_params(lambda: _parse(params), client, env)
         pair = new_token_pair(env)
-        token_digest = digest(token)
-        grant = await env.store.rotate_refresh_token(
+        token_digest = digest(request.token)
+        checked = await env.store.rotate_refresh_token(
+            client=client_check(client, env),
             token_digest=token_digest,
-            client_id=client.client_id,
-            access_scope=access_scope,
+            access_scope=request.access_scope,
             tokens=pair.stored,
         )
-        if grant is None:
-            await _explain(token_digest, client, access_scope, env)
-        assert grant is not None
-        return respond(pair, grant.access_scope, env)
+        authenticated = await verified(client, checked, env)
+        if checked.result is None:
+            await _explain(token_digest, authenticated, request.access_scope, env)
+        assert checked.result is not None
+        return respond(pair, checked.result.access_scope, env)
 
 
 async def _explain(

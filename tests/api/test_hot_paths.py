@@ -1,0 +1,85 @@
+"""The hot endpoints served ahead of FastAPI's router (``hot_paths.HotPaths``): the same answers
+as the FastAPI routes that declare them, errors included."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import TEST_ISSUER
+from tests.helpers import register_client, sign_up, tokens_for
+from wtp_oauth.routers import token, users
+
+
+@pytest.fixture
+async def behind_proxy(running_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client whose requests come with a ``root_path``, which the hot paths leave to FastAPI."""
+    transport = httpx.ASGITransport(app=running_app, root_path="/auth")
+    async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER + "/auth") as http:
+        yield http
+
+
+def test_the_hot_endpoints_are_routes_fastapi_declares(running_app: FastAPI) -> None:
+    paths = running_app.openapi()["paths"]
+    declared = {(method.upper(), path) for path, item in paths.items() for method in item}
+    hot = {**token.HOT_ENDPOINTS, **users.HOT_ENDPOINTS}
+    assert set(hot) <= declared
+
+
+async def test_the_same_answers_with_and_without_the_hot_paths(
+    client: httpx.AsyncClient, behind_proxy: httpx.AsyncClient
+) -> None:
+    await sign_up(client)
+    app = await register_client(client)
+    issued = await tokens_for(client, app)
+    bearer = {"Authorization": f"Bearer {issued['access_token']}"}
+    calls: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/api/users/@me", {"headers": bearer}),
+        ("GET", "/api/users/@me", {}),
+        ("GET", "/api/users/@me", {"headers": {"Authorization": "Bearer wtpa_unknown"}}),
+        ("POST", "/api/oauth/token", {"data": {"grant_type": "password"}}),
+        (
+            "POST",
+            "/api/oauth/introspect",
+            {"data": {"token": issued["access_token"]}, "auth": (app.client_id, "wtps_x")},
+        ),
+        ("POST", "/api/oauth/revoke", {"data": {}, "auth": (app.client_id, app.client_secret)}),
+    ]
+    for method, path, options in calls:
+        fast = await client.request(method, path, **options)
+        routed = await behind_proxy.request(method, path, **options)
+        assert (fast.status_code, fast.json()) == (routed.status_code, routed.json()), path
+        for header in ("www-authenticate", "cache-control", "x-frame-options"):
+            assert fast.headers.get(header) == routed.headers.get(header), (path, header)
+
+
+async def test_a_database_outage_on_a_hot_path_is_503(
+    running_app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreachable(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(running_app.state.wtp.grant_env.store, "find_access_token", unreachable)
+    r = await client.get("/api/users/@me", headers={"Authorization": "Bearer wtpa_x"})
+    assert r.status_code == 503
+    assert r.headers["retry-after"]
+    assert r.json() == {"detail": "The service is temporarily unavailable."}
+
+
+async def test_a_bug_on_a_hot_path_is_a_plain_500(
+    running_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(running_app.state.wtp.grant_env.store, "find_access_token", broken)
+    transport = httpx.ASGITransport(app=running_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER) as http:
+        r = await http.get("/api/users/@me", headers={"Authorization": "Bearer wtpa_x"})
+    assert r.status_code == 500
+    assert r.json() == {"detail": "Internal server error."}
+    assert "a bug" not in r.text
