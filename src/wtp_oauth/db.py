@@ -26,15 +26,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     """An engine for ``settings.database_url`` (``sqlite+aiosqlite`` or ``postgresql+asyncpg``)."""
-    if settings.database_url.startswith("sqlite"):
-        engine = create_async_engine(settings.database_url)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.pool_size,
         max_overflow=settings.pool_size,
     )
+    if settings.database_url.startswith("sqlite"):
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:

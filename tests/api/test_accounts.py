@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
 from collections.abc import AsyncIterator
@@ -414,3 +415,27 @@ async def test_logout_form_requires_the_csrf_token(client: httpx.AsyncClient) ->
     r = await client.post("/logout", data={"csrf_token": "forged"})
     assert r.status_code == 400
     assert await signed_in(client)
+
+
+async def test_concurrent_sign_ins_beyond_the_pool_all_answer(
+    settings: Settings, clock: FakeClock
+) -> None:
+    """A sign-in never holds two pooled connections at once, so a burst larger than the pool
+    queues and succeeds instead of deadlocking until the pool times out (a 500)."""
+    small = settings.model_copy(update={"pool_size": 1})
+    async with app_client(small, clock, "http://testserver") as (_, http):
+        bodies = [new_user() for _ in range(6)]
+        for body in bodies:
+            assert (await http.post("/api/users", json=body)).status_code == 201
+        answers = await asyncio.wait_for(
+            asyncio.gather(
+                *(
+                    http.post(
+                        "/api/session", json={"username": b["username"], "password": PASSWORD}
+                    )
+                    for b in bodies
+                )
+            ),
+            timeout=25,
+        )
+    assert [r.status_code for r in answers] == [204] * 6

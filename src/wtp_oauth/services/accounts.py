@@ -46,6 +46,7 @@ class Accounts:
         self._users = UserRepository(session)
         self._sessions = SessionRepository(session)
         self._throttle = ThrottleRepository(session_factory)
+        self._session_factory = session_factory
         self._settings = settings
         self._clock = clock
 
@@ -96,7 +97,11 @@ class Accounts:
                 await self._throttle.forget(attempt)
                 wait = (oldest or now) + THROTTLE_WINDOW - now
                 raise TooManyAttempts(max(1, math.ceil(wait.total_seconds())))
-        user = await self._users.by_username(username)
+        # Looked up in a short session of its own: the request's session takes a connection
+        # only in open_session, after the throttle's own writes, so one sign-in never holds
+        # two pooled connections at once (which, under load, could wait on each other).
+        async with self._session_factory() as lookup:
+            user = await UserRepository(lookup).by_username(username)
         ok = await asyncio.to_thread(
             verify_password, password, None if user is None else user.password_hash
         )
