@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from wtp_oauth.errors import InvalidRequest, UnsupportedGrantType
+from wtp_oauth.errors import UnsupportedGrantType
 from wtp_oauth.services.client_auth import ClientCredentials, authenticate_client
 from wtp_oauth.services.grants import GRANTS, GrantEnv, TokenResponse
+from wtp_oauth.services.grants.base import required_or_alias
 
 
 def grant_type_of(params: Mapping[str, str]) -> str:
     """``grant_type``, or the developer guide's ``grand_type``; both and different is an error."""
-    standard, guide = params.get("grant_type") or None, params.get("grand_type") or None
-    if standard and guide and standard != guide:
-        raise InvalidRequest("'grant_type' and 'grand_type' disagree.")
-    grant_type = standard or guide
-    if not grant_type:
-        raise InvalidRequest("The 'grant_type' parameter is required.")
-    return grant_type
+    return required_or_alias(params, "grant_type", "grand_type")
 
 
 async def exchange(

@@ -96,6 +96,17 @@ def required(params: Mapping[str, str], name: str) -> str:
     return value
 
 
+def required_or_alias(params: Mapping[str, str], name: str, alias: str) -> str:
+    """``name``, or the developer guide's ``alias`` for it; both sent and different is an error."""
+    standard, guide = params.get(name) or None, params.get(alias) or None
+    if standard and guide and standard != guide:
+        raise InvalidRequest(f"'{name}' and '{alias}' disagree.")
+    value = standard or guide
+    if not value:
+        raise InvalidRequest(f"The '{name}' parameter is required.")
+    return value
+
+
 async def checked_params(parse: Callable[[], T], client: ClientProof, env: GrantEnv) -> T:
     """The grant's parameters, parsed; when they are bad, a client that fails to authenticate
     is still told so first (``invalid_client`` before ``invalid_request``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from wtp_oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
+from wtp_oauth.errors import InvalidGrant, InvalidScope
 from wtp_oauth.repositories.token_store import ClientRecord
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security.tokens import digest
@@ -16,6 +16,7 @@ from wtp_oauth.services.grants.base import (
     TokenResponse,
     checked_params,
     new_token_pair,
+    required_or_alias,
     respond,
 )
 
@@ -28,13 +29,7 @@ class _RefreshRequest:
 
 def _presented_token(params: Mapping[str, str]) -> str:
     """The refresh token, from ``refresh_token`` or, in the developer guide's way, ``code``."""
-    standard, guide = params.get("refresh_token") or None, params.get("code") or None
-    if standard and guide and standard != guide:
-        raise InvalidRequest("Send the refresh token in 'refresh_token' or 'code', not both.")
-    token = standard or guide
-    if not token:
-        raise InvalidRequest("The 'refresh_token' parameter is required.")
-    return token
+    return required_or_alias(params, "refresh_token", "code")
 
 
 def _parse(params: Mapping[str, str]) -> _RefreshRequest:
