@@ -1,8 +1,7 @@
 -- Shared by the scenario scripts: thread ids, request files, counters and the JSON summary.
 --
 -- Every script is run as `wrk -s <script> ... -- <file> <threads> [...]`, with this folder as
--- the working directory. Each thread takes every n-th line of <file>, so no two threads share
--- a single-use credential.
+-- the working directory (see M.lines for which lines each thread sends).
 
 local M = {}
 local threads = {}
@@ -14,16 +13,30 @@ function M.setup(thread)
   table.insert(threads, thread)
 end
 
--- This thread's share of the lines of a file.
-function M.lines(path, nthreads)
-  local mine, i = {}, 0
+-- The lines of a file this thread sends. Single-use lines (codes, refresh tokens; the
+-- default) are dealt out: each thread takes every n-th line, so no two threads share one.
+-- Reusable lines (`shared`: access tokens, the baselines' requests) are all sent by every
+-- thread, each starting at its own offset. A thread left with no line would keep its
+-- connections idle and quietly halve the concurrency measured: that stops the run instead.
+function M.lines(path, nthreads, shared)
+  local all = {}
   for line in io.lines(path) do
     if line ~= "" then
-      if i % nthreads == thread_id then
-        mine[#mine + 1] = line
-      end
-      i = i + 1
+      all[#all + 1] = line
     end
+  end
+  local mine = {}
+  if shared then
+    for i = 1, #all do
+      mine[i] = all[(i - 1 + thread_id) % #all + 1]
+    end
+  else
+    for i = thread_id + 1, #all, nthreads do
+      mine[#mine + 1] = all[i]
+    end
+  end
+  if #mine == 0 then
+    error(string.format("thread %d of %d has no line of %s to send", thread_id, nthreads, path))
   end
   return mine
 end

@@ -11,12 +11,12 @@ local prepared, position, once, expect
 
 function init(args)
   common.init_counters()
+  once = args[3] == "once"
   prepared = {}
-  for _, line in ipairs(common.lines(args[1], tonumber(args[2]))) do
+  for _, line in ipairs(common.lines(args[1], tonumber(args[2]), not once)) do
     prepared[#prepared + 1] = common.format(line)
   end
   position = 0
-  once = args[3] == "once"
   expect = args[4]
   if expect == nil then
     response = nil -- wrk then skips parsing answers altogether

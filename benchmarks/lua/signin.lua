@@ -15,7 +15,8 @@ local codes, access = {}, {}
 function init(args)
   common.init_counters()
   sessions, next_session = {}, 0
-  for _, line in ipairs(common.lines(args[1], tonumber(args[2]))) do
+  -- Browser sessions are reused: every thread signs in with all of them.
+  for _, line in ipairs(common.lines(args[1], tonumber(args[2]), true)) do
     local f = common.split(line)
     authorization = f[1]
     sessions[#sessions + 1] = wrk.format("GET", f[3], { ["Cookie"] = "wtp_session=" .. f[2] })

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from benchmarks import report
-from benchmarks.loadgen import measurement, parse_summary, request_line, write_lines
+from benchmarks.loadgen import measurement, parse_summary, request_line, run_wrk, write_lines
 from benchmarks.prepare import exchange_codes, insert_codes, prepare
 from benchmarks.scenarios import Context, measure, wtp_scenarios
 from benchmarks.servers import Server
@@ -138,3 +138,33 @@ def test_every_scenario_script_runs_without_errors(
         assert m.requests > 0, scenario.name
         assert (m.errors, m.exhausted) == (0, 0), scenario.name
     assert write_lines(tmp_path / "x.txt", ["a", "b"]).read_text() == "a\nb\n"
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+def test_no_wrk_thread_is_left_without_requests(live_server: LiveServer, tmp_path: Path) -> None:
+    # A baseline sends one request line again and again. Dealt out among two threads, it once
+    # left the second thread with nothing to send: half the connections stayed idle and the
+    # baseline was measured at half the concurrency it reported.
+    server = Server(command=[], env={}, log_path=tmp_path / "unused.log", port=live_server.port)
+    one_line = write_lines(tmp_path / "one.txt", [request_line("GET", "/healthz", None, {})])
+    shared = run_wrk(
+        server,
+        "healthz",
+        "requests.lua",
+        [str(one_line), "2", "cycle", "ok"],
+        connections=2,
+        duration=1,
+        threads=2,
+    )
+    assert shared.requests > 0 and shared.errors == 0
+    # Single-use lines are dealt out; too few for every thread stops the run loudly.
+    with pytest.raises(RuntimeError, match="has no line"):
+        run_wrk(
+            server,
+            "healthz",
+            "requests.lua",
+            [str(one_line), "2", "once", "ok"],
+            connections=2,
+            duration=1,
+            threads=2,
+        )
