@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from benchmarks.servers import Server, cpu_seconds, postgres_cpu_seconds
@@ -57,9 +58,36 @@ class Measurement:
     app_cpu_ms: float  # server CPU per request (all its processes)
     db_cpu_ms: float  # PostgreSQL CPU per request (0 on SQLite: it runs inside the server)
     loadgen_cpu_ms: float  # wrk's own CPU per request
+    # When the figures above are medians of several runs: each run's own figures.
+    runs: list[dict[str, object]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+_SUMMED = {"requests", "errors", "exhausted", "completed"}
+
+
+def median_of(runs: Sequence[Measurement]) -> Measurement:
+    """Several runs of one scenario at one concurrency, as one: every rate, latency and CPU
+    figure is the median of the runs' (so one run that met a stall of the machine does not
+    decide a p99 alone), counts are summed, and each run is kept in ``runs``."""
+    if len(runs) == 1:
+        return runs[0]
+    values: dict[str, object] = {}
+    for f in fields(Measurement):
+        column = [getattr(m, f.name) for m in runs]
+        if f.name in ("scenario", "connections"):
+            values[f.name] = column[0]
+        elif f.name in _SUMMED:
+            values[f.name] = sum(column)
+        elif f.name == "max_ms":
+            values[f.name] = max(column)
+        elif f.name == "runs":
+            values[f.name] = [replace(m, runs=[]).as_dict() for m in runs]
+        else:
+            values[f.name] = statistics.median(column)
+    return Measurement(**values)  # type: ignore[arg-type]
 
 
 def parse_summary(output: str) -> dict[str, object]:

@@ -83,6 +83,12 @@ def _table(data: dict[str, Any], rows: list[Row], *, with_baseline: bool) -> lis
     return lines
 
 
+def _each_p99(row: Row) -> str:
+    """The p99 of each run behind a median, for the reader to see the spread."""
+    runs = row.get("runs") or []
+    return ", ".join(f"{run['p99_ms']:.1f}" for run in runs) or f"{row['p99_ms']:.1f}"
+
+
 def targets(data: dict[str, Any]) -> list[tuple[str, bool]]:
     """Each target of the issue, and whether it holds in this run."""
     checks: list[tuple[str, bool]] = []
@@ -101,7 +107,8 @@ def targets(data: dict[str, Any]) -> list[tuple[str, bool]]:
         if p99_ratio is not None:
             checks.append(
                 (
-                    f"{name}: p99 ≤ {P99_TARGET}× baseline ({p99_ratio:.2f}×)",
+                    f"{name}: p99 ≤ {P99_TARGET}× baseline ({p99_ratio:.2f}×; runs "
+                    f"{_each_p99(row)} ms, baseline's {_each_p99(base)} ms)",
                     p99_ratio <= P99_TARGET,
                 )
             )
@@ -130,7 +137,14 @@ def markdown(data: dict[str, Any]) -> str:
         f"{machine['cpus']} CPUs, Python {machine['python']}, {machine['postgres_client']}; "
         f"load average before: {machine['load_average_before']}. wrk, {settings['wrk_threads']} "
         f"threads, {settings['duration_s']:g} s per run, loopback. CPU ms/req: the server's "
-        "processes + PostgreSQL's, per request.",
+        "processes + PostgreSQL's, per request."
+        + (
+            f" At {TARGET_CONNECTIONS} connections each scenario runs "
+            f"{settings['repeat_at_target']} times and every figure is the median of the runs "
+            "(each run's own figures are in results.json)."
+            if settings.get("repeat_at_target", 1) > 1
+            else ""
+        ),
         "",
         f"## PostgreSQL, {settings['workers_postgres']} workers",
         "",

@@ -13,7 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 from benchmarks import report
-from benchmarks.loadgen import measurement, parse_summary, request_line, run_wrk, write_lines
+from benchmarks.loadgen import (
+    Measurement,
+    measurement,
+    median_of,
+    parse_summary,
+    request_line,
+    run_wrk,
+    write_lines,
+)
 from benchmarks.prepare import exchange_codes, insert_codes, prepare
 from benchmarks.scenarios import Context, measure, wtp_scenarios
 from benchmarks.servers import Server
@@ -89,16 +97,33 @@ def test_the_report_compares_each_scenario_with_its_baseline() -> None:
     checks = dict(report.targets(data))
     assert checks == {
         "(c) GET /api/users/@me: req/s ≥ 75% of baseline (80%)": True,
-        "(c) GET /api/users/@me: p99 ≤ 1.5× baseline (1.40×)": True,
+        "(c) GET /api/users/@me: p99 ≤ 1.5× baseline "
+        "(1.40×; runs 14.0 ms, baseline's 10.0 ms)": True,
         "(c) GET /api/users/@me: zero errors (0)": True,
         "(a) code exchange: req/s ≥ 60% of baseline (50%)": False,
-        "(a) code exchange: p99 ≤ 1.5× baseline (2.00×)": False,
+        "(a) code exchange: p99 ≤ 1.5× baseline (2.00×; runs 40.0 ms, baseline's 20.0 ms)": False,
         "(a) code exchange: zero errors (1)": False,
         "RSS per worker after the run < 150 MB (91.0 MB)": True,
     }
     assert not report.targets_hold(data)
     text = report.markdown(data)
     assert "| (c) GET /api/users/@me | 64 | 800 |" in text
+
+
+def test_repeated_runs_are_reported_as_their_median() -> None:
+    # One run that met a stall of the machine (p99 900 ms) does not decide the p99 alone.
+    runs = [
+        Measurement(**{**_row("me", rps, p99), "max_ms": p99 * 2})  # type: ignore[arg-type]
+        for rps, p99 in ((800, 14), (760, 900), (820, 12))
+    ]
+    m = median_of(runs)
+    assert (m.rps, m.p99_ms, m.max_ms) == (800, 14, 1800)
+    assert m.requests == sum(r.requests for r in runs) and m.errors == 0
+    assert [run["p99_ms"] for run in m.runs] == [14, 900, 12]
+    assert median_of(runs[:1]) is runs[0]
+    data = _data()
+    data["postgres"] = [m.as_dict()]
+    assert "runs 14.0, 900.0, 12.0 ms" in " ".join(text for text, _ in report.targets(data))
 
 
 def test_the_chart_is_a_png(tmp_path: Path) -> None:
