@@ -338,16 +338,16 @@ class SQLiteTokenStore:
         )
 
     async def add_code(self, code: NewCode) -> bool:
-        return await self._insert(insert(_codes).values(**asdict(code)))
+        return await self._insert(_codes, asdict(code))
 
     async def add_pending_request(self, request: PendingRequest) -> bool:
-        return await self._insert(insert(_requests).values(**asdict(request)))
+        return await self._insert(_requests, asdict(request))
 
-    async def _insert(self, statement: Any) -> bool:
-        """Run an INSERT; False if a row it refers to was deleted since it was read."""
+    async def _insert(self, table: Any, row: dict[str, Any]) -> bool:
+        """Insert ``row``; False if a row it refers to was deleted since it was read."""
         try:
             async with self._writing() as conn:
-                await conn.execute(statement)
+                await conn.execute(insert(table), row)
         except IntegrityError:
             return False
         return True
