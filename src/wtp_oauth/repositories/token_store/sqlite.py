@@ -348,7 +348,10 @@ class SQLiteTokenStore:
         try:
             async with self._writing() as conn:
                 await conn.execute(insert(table), row)
-        except IntegrityError:
+        except IntegrityError as exc:
+            # As on PostgreSQL, only a vanished parent row is an answer; anything else is a bug.
+            if "FOREIGN KEY" not in str(exc.orig):
+                raise
             return False
         return True
 
