@@ -130,7 +130,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     # Innermost first: the hot paths are served inside the security headers and body limit.
-    app.add_middleware(HotPaths, endpoints={**token.HOT_ENDPOINTS, **users.HOT_ENDPOINTS})
+    hot = {**token.HOT_ENDPOINTS, **users.HOT_ENDPOINTS, **authorize.HOT_ENDPOINTS}
+    app.add_middleware(HotPaths, endpoints=hot)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_size=settings.max_body_size)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -18,7 +18,7 @@ from wtp_oauth.repositories.token_store import AccessTokenRecord
 from wtp_oauth.services import bearer
 from wtp_oauth.services.accounts import Accounts
 from wtp_oauth.services.applications import Applications
-from wtp_oauth.services.authorization import Authorization
+from wtp_oauth.services.consent_form import ConsentForm
 from wtp_oauth.services.grants import GrantEnv
 from wtp_oauth.services.users import Users
 from wtp_oauth.state import AppState
@@ -64,8 +64,8 @@ async def get_applications(db: DbDep, state: StateDep) -> Applications:
     return Applications(db, state.clock)
 
 
-async def get_authorization(db: DbDep, state: StateDep) -> Authorization:
-    return Authorization(db, state.settings, state.clock)
+async def get_consent_form(db: DbDep, state: StateDep) -> ConsentForm:
+    return ConsentForm(db, state.settings, state.clock)
 
 
 async def get_users(db: DbDep, state: StateDep) -> Users:
@@ -74,7 +74,7 @@ async def get_users(db: DbDep, state: StateDep) -> Users:
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 ApplicationsDep = Annotated[Applications, Depends(get_applications)]
-AuthorizationDep = Annotated[Authorization, Depends(get_authorization)]
+ConsentFormDep = Annotated[ConsentForm, Depends(get_consent_form)]
 UsersDep = Annotated[Users, Depends(get_users)]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,12 +11,28 @@ from pydantic import ValidationError
 
 from wtp_oauth.deps import CSRF_COOKIE, SESSION_COOKIE
 from wtp_oauth.errors import DomainError
-from wtp_oauth.models import BrowserSession, User
+from wtp_oauth.models import BrowserSession
 from wtp_oauth.security.csrf import csrf_token, verify_csrf_token
 from wtp_oauth.security.tokens import new_secret
 from wtp_oauth.state import AppState
 
 NO_CACHE = {"Cache-Control": "no-store"}
+
+
+class _Session(Protocol):
+    @property
+    def token_digest(self) -> str: ...
+
+
+class _Person(Protocol):
+    @property
+    def username(self) -> str: ...
+
+
+# Who is signed in, for the page header: the session (whose digest binds the sign-out form) and
+# its user. From the ORM (``deps.SignedInDep``) or from the token store (``SignedInSession``,
+# on the authorize link), so the pages need not care which.
+Viewer = tuple[_Session, _Person]
 
 
 def render(
@@ -26,7 +42,7 @@ def render(
     context: dict[str, Any] | None = None,
     *,
     status_code: int = 200,
-    signed_in: tuple[BrowserSession, User] | None = None,
+    signed_in: Viewer | None = None,
 ) -> HTMLResponse:
     page: dict[str, Any] = {"issuer": state.settings.issuer, "user": None}
     if signed_in is not None:
@@ -48,7 +64,7 @@ def error_page(
     status_code: int = 400,
     title: str = "",
     hint: str = "",
-    signed_in: tuple[BrowserSession, User] | None = None,
+    signed_in: Viewer | None = None,
 ) -> HTMLResponse:
     """A friendly page that says what is wrong; ``hint`` says what to do about it."""
     return render(

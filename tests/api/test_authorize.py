@@ -6,12 +6,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.api.support import developer_app
-from tests.conftest import TEST_ISSUER
+from tests.conftest import TEST_ISSUER, FakeClock
 from tests.helpers import (
     REDIRECT_URI,
     Account,
+    Client,
     authorize_params,
     consent,
     get_code,
@@ -502,3 +504,108 @@ async def test_repeated_parameters_other_than_scopes(client: httpx.AsyncClient) 
     )
     query = redirected_to(await client.get(url))
     assert query["error"] == "invalid_request"
+
+
+# --- nothing remembered between requests ----------------------------------------------------
+# The authorize link reads the session, the application and the consent afresh every time, so a
+# change made elsewhere counts from the very next request.
+
+
+async def remembered(http: httpx.AsyncClient, app: Client) -> dict[str, str]:
+    """Consent once, and check that the link now goes straight back with a code."""
+    await get_code(http, app)
+    params = authorize_params(app)
+    assert "code" in redirected_to(await http.get("/oauth/authorize", params=params))
+    return params
+
+
+async def test_a_revoked_consent_is_asked_for_again_at_once(client: httpx.AsyncClient) -> None:
+    app = await developer_app(client)
+    params = await remembered(client, app)
+    r = await client.delete(f"/api/users/@me/authorizations/{app.client_id}")
+    assert r.status_code == 204
+    page = await client.get("/oauth/authorize", params=params)
+    assert page.status_code == 200
+    assert hidden(page.text, "request_id")
+
+
+async def test_a_closed_session_goes_to_login_at_once(client: httpx.AsyncClient) -> None:
+    app = await developer_app(client)
+    params = await remembered(client, app)
+    cookie = client.cookies["wtp_session"]
+    assert (await client.delete("/api/session")).status_code == 204
+    # The browser still sends the old cookie: the server no longer knows it.
+    client.cookies.set("wtp_session", cookie)
+    r = await client.get("/oauth/authorize", params=params)
+    assert r.status_code == 302
+    assert r.headers["location"].startswith("/login?next=")
+
+
+async def test_an_expired_session_goes_to_login(
+    running_app: FastAPI, client: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    app = await developer_app(client)
+    params = await remembered(client, app)
+    clock.advance(running_app.state.wtp.settings.session_ttl + 1)
+    r = await client.get("/oauth/authorize", params=params)
+    assert r.status_code == 302
+    assert r.headers["location"].startswith("/login?next=")
+
+
+async def test_a_removed_redirect_uri_is_an_error_page_at_once(client: httpx.AsyncClient) -> None:
+    other = "https://client.example/other"
+    app = await developer_app(client, redirect_uris=[REDIRECT_URI, other])
+    params = await remembered(client, app)
+    r = await client.patch(f"/api/applications/{app.client_id}", json={"redirect_uris": [other]})
+    assert r.status_code == 200, r.text
+    assert_error_page(await client.get("/oauth/authorize", params=params), "not registered")
+    moved = await client.get("/oauth/authorize", params={**params, "redirect_uri": other})
+    assert "code" in redirected_to(moved, other)
+
+
+async def test_a_deleted_application_is_an_error_page_at_once(client: httpx.AsyncClient) -> None:
+    app = await developer_app(client)
+    params = await remembered(client, app)
+    assert (await client.delete(f"/api/applications/{app.client_id}")).status_code == 204
+    assert_error_page(await client.get("/oauth/authorize", params=params), "no application")
+
+
+async def test_the_error_page_of_a_signed_in_user_can_sign_out(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await sign_up(client)
+    page = await client.get("/oauth/authorize", params={"client_id": "no-such-client"})
+    assert_error_page(page, "no application")
+    assert f"Signed in as <strong>{account.username}</strong>" in page.text
+    r = await client.post("/logout", data={"csrf_token": hidden(page.text, "csrf_token")})
+    assert r.status_code == 303
+    assert (await client.get("/api/users/@me/authorizations")).status_code == 401
+
+
+async def test_the_authorize_link_opens_no_orm_session_with_remembered_consent(
+    running_app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It runs on the token store alone; the consent form still uses the ORM."""
+    state = running_app.state.wtp
+    app = await developer_app(client)
+    await get_code(client, app)
+    opened: list[str] = []
+    factory = state.session_factory
+
+    def counting() -> object:
+        opened.append("session")
+        return factory()
+
+    monkeypatch.setattr(state, "session_factory", counting)
+    behind_proxy = httpx.ASGITransport(app=running_app, root_path="/auth")
+    async with httpx.AsyncClient(
+        transport=behind_proxy, base_url=TEST_ISSUER + "/auth", cookies=client.cookies
+    ) as routed:
+        # Served by the hot paths, then by FastAPI's router (under a root_path).
+        for http in (client, routed):
+            assert "code" in redirected_to(
+                await http.get("/oauth/authorize", params=authorize_params(app))
+            )
+    assert opened == []
+    await consent(client, authorize_params(app, "user.email"))
+    assert opened

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from tests.conftest import TEST_ISSUER
-from tests.helpers import register_client, sign_up, tokens_for
-from wtp_oauth.routers import token, users
+from tests.helpers import authorize_params, get_code, register_client, sign_up, tokens_for
+from wtp_oauth.routers import authorize, token, users
 
 
 @pytest.fixture
@@ -28,6 +30,17 @@ def test_the_hot_endpoints_are_routes_fastapi_declares(running_app: FastAPI) -> 
     declared = {(method.upper(), path) for path, item in paths.items() for method in item}
     hot = {**token.HOT_ENDPOINTS, **users.HOT_ENDPOINTS}
     assert set(hot) <= declared
+    # Each is the very function its router declares; the authorize link is a page, not in
+    # the API schema, but a route all the same.
+    for module in (token, users, authorize):
+        routes = {
+            (method, route.path): route.endpoint
+            for route in module.router.routes
+            if isinstance(route, APIRoute)
+            for method in route.methods
+        }
+        for key, endpoint in module.HOT_ENDPOINTS.items():
+            assert routes[key] is endpoint, key
 
 
 async def test_the_same_answers_with_and_without_the_hot_paths(
@@ -55,6 +68,41 @@ async def test_the_same_answers_with_and_without_the_hot_paths(
         assert (fast.status_code, fast.json()) == (routed.status_code, routed.json()), path
         for header in ("www-authenticate", "cache-control", "x-frame-options"):
             assert fast.headers.get(header) == routed.headers.get(header), (path, header)
+
+
+async def test_the_same_authorize_pages_with_and_without_the_hot_paths(
+    running_app: FastAPI, client: httpx.AsyncClient, behind_proxy: httpx.AsyncClient
+) -> None:
+    """Byte for byte, headers included, for every answer that holds no fresh secret."""
+    await sign_up(client)
+    app = await register_client(client)
+    await get_code(client, app)
+    signed_in = {"Cookie": f"wtp_session={client.cookies['wtp_session']}"}
+    params = authorize_params(app)
+    pages: list[tuple[str, dict[str, str]]] = []
+    for headers in ({}, signed_in):
+        for query in (
+            {**params, "client_id": "no-such-client"},
+            {**params, "redirect_uri": "https://evil.example/cb"},
+            {**params, "response_type": "token"},
+            {**params, "prompt": "login"},
+            {**params, "scopes": "user.read admin"},
+            {},
+        ):
+            pages.append(("/oauth/authorize?" + urlencode(query), headers))
+        pages.append(("/oauth/authorize?client_id=%ff", headers))
+    pages.append(("/oauth/authorize?" + urlencode(params), {}))
+    # A client with no cookie jar, so that each request carries only the headers given.
+    transport = httpx.ASGITransport(app=running_app)
+    async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER) as fast_client:
+        for url, headers in pages:
+            fast = await fast_client.get(url, headers=headers)
+            routed = await behind_proxy.get(url, headers=headers)
+            assert fast.status_code == routed.status_code, url
+            assert fast.content == routed.content, url
+            assert fast.headers.multi_items() == routed.headers.multi_items(), url
+            if fast.status_code == 400:
+                assert ("Signed in as" in fast.text) == bool(headers), url
 
 
 async def test_a_database_outage_on_a_hot_path_is_503(

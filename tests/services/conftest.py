@@ -1,8 +1,8 @@
 """Fixtures of the service tests: the services called directly, on the real databases.
 
 ``party`` holds a user with a browser session and three applications, created through the
-services; ``party.code(...)`` runs the authorization service (validate, decide, consent) to
-obtain a real authorization code, with no HTTP in between.
+services; ``party.code(...)`` runs the authorization service (context, validate, decide) and
+the consent form to obtain a real authorization code, with no HTTP in between.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from wtp_oauth.services.accounts import Accounts
 from wtp_oauth.services.applications import Applications
 from wtp_oauth.services.authorization import Authorization, NeedsConsent, Redirect, ValidRequest
 from wtp_oauth.services.client_auth import THROTTLE_WINDOW
+from wtp_oauth.services.consent_form import ConsentForm
 from wtp_oauth.services.grants import GrantEnv
 from wtp_oauth.state import AppState
 
@@ -43,6 +44,8 @@ class Party:
     clock: FakeClock
     user: User
     session: BrowserSession
+    # The session's cookie value.
+    session_token: str
     # client_id -> secret (None for the public client)
     secrets: dict[str, str | None] = field(default_factory=dict)
     confidential: str = ""
@@ -77,14 +80,16 @@ class Party:
         ]
         if challenge is not None:
             params += [("code_challenge", challenge), ("code_challenge_method", "S256")]
-        signed_in = (self.session, self.user)
-        async with self.state.session_factory.begin() as db:
-            authorization = Authorization(db, self.state.settings, self.state.clock)
-            valid = await authorization.validate(params)
-            assert isinstance(valid, ValidRequest), valid
-            outcome = await authorization.decide(params, valid, signed_in)
-            if isinstance(outcome, NeedsConsent):
-                outcome = await authorization.answer(outcome.request_id, signed_in, allow=True)
+        authorization = Authorization(self.env.store, self.state.settings, self.state.clock)
+        context = await authorization.context(self.session_token, params)
+        valid = authorization.validate(params, context.application)
+        assert isinstance(valid, ValidRequest), valid
+        outcome = await authorization.decide(params, valid, context)
+        if isinstance(outcome, NeedsConsent):
+            async with self.state.session_factory.begin() as db:
+                form = ConsentForm(db, self.state.settings, self.state.clock)
+                signed_in = (self.session, self.user)
+                outcome = await form.answer(outcome.request_id, signed_in, allow=True)
         assert isinstance(outcome, Redirect), outcome
         return query_of(outcome.url)["code"]
 
@@ -103,7 +108,13 @@ async def party(running_app: FastAPI, clock: FakeClock) -> Party:
         )
         signed_in = await accounts.open_session(user)
         apps = Applications(db, state.clock)
-        found = Party(state=state, clock=clock, user=user, session=signed_in.session)
+        found = Party(
+            state=state,
+            clock=clock,
+            user=user,
+            session=signed_in.session,
+            session_token=signed_in.token,
+        )
         for attribute, data in (
             (
                 "confidential",

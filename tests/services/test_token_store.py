@@ -4,17 +4,30 @@ statement that does the work, and nothing changes unless it is (docs/performance
 Each test drives ``redeem_code``, ``rotate_refresh_token``, ``introspect_token`` or
 ``revoke_token`` with a ``ClientCheck`` that should fail in one way, checks that the call
 changed nothing, then that the right check works on the same code or token.
+
+The authorization endpoint's calls follow: ``authorize_context`` reads the session, the client
+and the consent together, each only if it is there; ``add_code`` and ``add_pending_request``
+store nothing for an application, user or session deleted since.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.helpers import pkce_pair
-from tests.services.conftest import NATIVE_URI, Party
-from wtp_oauth.repositories.token_store import ClientCheck, Grant, NewTokens
+from tests.helpers import REDIRECT_URI, pkce_pair
+from tests.services.conftest import LOOPBACK_URI, NATIVE_URI, Party
+from wtp_oauth.repositories.applications import ApplicationRepository
+from wtp_oauth.repositories.grants import GrantRepository
+from wtp_oauth.repositories.token_store import (
+    AuthorizeContext,
+    ClientCheck,
+    Grant,
+    NewCode,
+    NewTokens,
+    PendingRequest,
+)
 from wtp_oauth.security.pkce import s256
-from wtp_oauth.security.tokens import digest, new_secret
+from wtp_oauth.security.tokens import digest, new_id, new_secret
 from wtp_oauth.services.client_auth import THROTTLE_WINDOW
 from wtp_oauth.services.grants import TokenResponse
 from wtp_oauth.services.grants.authorization_code import AuthorizationCodeGrant
@@ -217,3 +230,142 @@ async def test_revoking_an_access_token_revokes_that_token_only(party: Party) ->
     refresh = await store.find_refresh_token(digest(issued.refresh_token))
     assert access is not None and access.revoked_at is not None
     assert refresh is not None and refresh.revoked_at is None
+
+
+# --- the authorization endpoint's reads and writes ------------------------------------------
+
+
+async def context(
+    party: Party, session_digest: str | None = "", client_id: str | None = ""
+) -> AuthorizeContext:
+    """``authorize_context`` for the party's session and confidential client unless told."""
+    return await party.env.store.authorize_context(
+        session_digest=party.session.token_digest if session_digest == "" else session_digest,
+        client_id=party.confidential if client_id == "" else client_id,
+        now=party.now(),
+    )
+
+
+def new_code(party: Party, client_id: str | None = None, user_id: str | None = None) -> NewCode:
+    now = party.now()
+    return NewCode(
+        code_digest=digest(new_secret()),
+        client_id=client_id or party.confidential,
+        user_id=user_id or party.user.id,
+        redirect_uri=REDIRECT_URI,
+        scope="user.read user.email",
+        code_challenge=None,
+        family_id=new_id(),
+        created_at=now,
+        expires_at=now + timedelta(minutes=5),
+    )
+
+
+def pending(party: Party, session_digest: str | None = None) -> PendingRequest:
+    now = party.now()
+    return PendingRequest(
+        id_digest=digest(new_secret()),
+        session_digest=session_digest or party.session.token_digest,
+        client_id=party.confidential,
+        redirect_uri=REDIRECT_URI,
+        scope="user.read",
+        state="xyz",
+        code_challenge=None,
+        created_at=now,
+        expires_at=now + timedelta(minutes=30),
+    )
+
+
+async def test_the_authorize_context_holds_session_application_and_consent(party: Party) -> None:
+    found = await context(party)
+    assert found.session is not None
+    assert found.session.token_digest == party.session.token_digest
+    assert found.session.user.id == party.user.id
+    assert found.session.user.username == party.user.username
+    assert found.application is not None
+    assert found.application.client_id == party.confidential
+    assert found.application.name == "Planner"
+    assert found.application.client_type == "confidential" and not found.application.is_public
+    assert found.application.redirect_uris == [REDIRECT_URI, LOOPBACK_URI]
+    assert found.application.owner_username == party.user.username
+    assert found.consent_scope is None
+    await party.code("user.read user.email")
+    assert (await context(party)).consent_scope == "user.read user.email"
+    # The consent is the user's for this client only.
+    assert (await context(party, client_id=party.other)).consent_scope is None
+    public = await context(party, client_id=party.public)
+    assert public.application is not None and public.application.is_public
+
+
+async def test_the_authorize_context_finds_only_what_it_is_asked_for(party: Party) -> None:
+    await party.code()
+    anonymous = await context(party, session_digest=None)
+    assert anonymous.session is None and anonymous.consent_scope is None
+    assert anonymous.application is not None
+    no_client = await context(party, client_id=None)
+    assert no_client.session is not None
+    assert no_client.application is None and no_client.consent_scope is None
+    unknown = await context(party, session_digest=digest("wtpsess_x"), client_id="no-such-client")
+    assert unknown == AuthorizeContext(session=None, application=None, consent_scope=None)
+
+
+async def test_an_expired_session_is_not_in_the_authorize_context(party: Party) -> None:
+    party.clock.now = party.session.expires_at - timedelta(seconds=1)
+    assert (await context(party)).session is not None
+    party.clock.now = party.session.expires_at
+    expired = await context(party)
+    assert expired.session is None and expired.application is not None
+
+
+async def test_the_authorize_context_forgets_a_deleted_application(party: Party) -> None:
+    await party.code()
+    async with party.state.session_factory.begin() as db:
+        await ApplicationRepository(db).remove(party.confidential)
+    found = await context(party)
+    assert found.application is None and found.consent_scope is None
+    assert found.session is not None
+
+
+async def test_a_stored_code_is_redeemed_by_its_client(party: Party) -> None:
+    code = new_code(party)
+    assert await party.env.store.add_code(code)
+    record = await party.env.store.find_code(code.code_digest)
+    assert record is not None
+    assert (record.client_id, record.redirect_uri, record.family_id) == (
+        party.confidential,
+        REDIRECT_URI,
+        code.family_id,
+    )
+    assert record.expires_at == code.expires_at and record.consumed_at is None
+    checked = await party.env.store.redeem_code(
+        client=right(party),
+        code_digest=code.code_digest,
+        redirect_uri=REDIRECT_URI,
+        code_challenge=None,
+        tokens=tokens(party),
+    )
+    assert checked.result is not None
+    assert (checked.result.user_id, checked.result.scope) == (party.user.id, code.scope)
+
+
+async def test_no_code_is_stored_for_an_application_or_user_that_is_gone(party: Party) -> None:
+    store = party.env.store
+    for code in (new_code(party, client_id="no-such-client"), new_code(party, user_id="nobody")):
+        assert not await store.add_code(code)
+        assert await store.find_code(code.code_digest) is None
+
+
+async def test_a_pending_request_is_taken_by_the_consent_form(party: Party) -> None:
+    request = pending(party)
+    assert await party.env.store.add_pending_request(request)
+    async with party.state.session_factory.begin() as db:
+        taken = await GrantRepository(db).take_request(
+            request.id_digest, party.session.token_digest, party.now()
+        )
+    assert taken is not None
+    assert (taken.client_id, taken.scope, taken.state) == (party.confidential, "user.read", "xyz")
+
+
+async def test_no_pending_request_is_stored_for_a_session_that_is_gone(party: Party) -> None:
+    request = pending(party, session_digest=digest("wtpsess_signed_out"))
+    assert not await party.env.store.add_pending_request(request)

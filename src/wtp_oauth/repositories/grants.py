@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import delete, update
@@ -16,6 +17,7 @@ from wtp_oauth.models import (
     Consent,
     RefreshToken,
 )
+from wtp_oauth.repositories.token_store import NewCode
 
 
 class GrantRepository:
@@ -60,10 +62,6 @@ class GrantRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def add_request(self, request: AuthorizationRequest) -> None:
-        self._session.add(request)
-        await self._session.flush()
-
     async def take_request(
         self, id_digest: str, session_digest: str, now: datetime
     ) -> AuthorizationRequest | None:
@@ -83,6 +81,8 @@ class GrantRepository:
         # Two racing submissions of one form: only the one that deleted the row goes on.
         return request if getattr(result, "rowcount", 0) == 1 else None
 
-    async def add_code(self, code: AuthorizationCode) -> None:
-        self._session.add(code)
+    async def add_code(self, code: NewCode) -> None:
+        """The consent form's code, in the form's transaction (the authorize link's codes go
+        through the token store)."""
+        self._session.add(AuthorizationCode(**asdict(code)))
         await self._session.flush()

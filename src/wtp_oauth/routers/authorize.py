@@ -1,4 +1,9 @@
-"""The authorization endpoint and the consent form (RFC 6749 §3.1, §4.1.1; SPEC §5)."""
+"""The authorization endpoint and the consent form (RFC 6749 §3.1, §4.1.1; SPEC §5).
+
+``GET /oauth/authorize`` is on every sign-in's path: it takes only the request, runs on the
+token store and opens no ORM session, and is also served ahead of FastAPI's router
+(``HOT_ENDPOINTS``, ``hot_paths.HotPaths``). The consent form's answer is a cold path.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,18 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from wtp_oauth.deps import AuthorizationDep, SignedInDep, StateDep
-from wtp_oauth.models import BrowserSession, User
+from wtp_oauth.deps import SESSION_COOKIE, ConsentFormDep, SignedInDep, StateDep
+from wtp_oauth.hot_paths import Endpoint
 from wtp_oauth.scopes import SCOPES
 from wtp_oauth.services.authorization import (
+    Authorization,
     InvalidAuthorizationRequest,
     NeedsConsent,
     NeedsLogin,
     Redirect,
 )
 from wtp_oauth.state import AppState
-from wtp_oauth.web import error_page, form_token, render, session_token_ok
+from wtp_oauth.web import Viewer, error_page, form_token, render, session_token_ok
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +44,7 @@ def _consent_page(
     state: AppState,
     request: Request,
     outcome: NeedsConsent,
-    signed_in: tuple[BrowserSession, User],
+    signed_in: Viewer,
 ) -> HTMLResponse:
     request_ = outcome.request
     target = urlsplit(request_.redirect_uri)
@@ -48,7 +54,6 @@ def _consent_page(
         "consent.html",
         {
             "application": request_.application,
-            "owner": request_.owner,
             "scopes": [scope for scope in SCOPES if scope.name in request_.scopes],
             "redirect_host": target.hostname or target.scheme,
             "request_id": outcome.request_id,
@@ -69,13 +74,14 @@ def _query(request: Request) -> list[tuple[str, str]] | None:
 
 
 @router.get("/oauth/authorize")
-async def authorize(
-    request: Request,
-    state: StateDep,
-    authorization: AuthorizationDep,
-    signed_in: SignedInDep,
-) -> Response:
+async def authorize(request: Request) -> Response:
+    state: AppState = request.app.state.wtp
+    authorization = Authorization(state.grant_env.store, state.settings, state.clock)
     params = _query(request)
+    context = await authorization.context(request.cookies.get(SESSION_COOKIE), params)
+    signed_in: Viewer | None = None
+    if context.session is not None:
+        signed_in = (context.session, context.session.user)
     if params is None:
         return error_page(
             state,
@@ -86,10 +92,10 @@ async def authorize(
             signed_in=signed_in,
         )
     try:
-        checked = await authorization.validate(params)
+        checked = authorization.validate(params, context.application)
         if isinstance(checked, Redirect):
             return _to_client(checked)
-        outcome = await authorization.decide(params, checked, signed_in)
+        outcome = await authorization.decide(params, checked, context)
     except InvalidAuthorizationRequest as exc:
         return error_page(
             state,
@@ -111,7 +117,7 @@ async def authorize(
 async def consent(
     request: Request,
     state: StateDep,
-    authorization: AuthorizationDep,
+    consent_form: ConsentFormDep,
     signed_in: SignedInDep,
     request_id: FormStr = "",
     csrf_token: FormStr = "",
@@ -128,7 +134,10 @@ async def consent(
     if decision not in {"allow", "deny"}:
         return error_page(state, request, "Choose Allow or Deny.")
     try:
-        outcome = await authorization.answer(request_id[:200], signed_in, decision == "allow")
+        outcome = await consent_form.answer(request_id[:200], signed_in, decision == "allow")
     except InvalidAuthorizationRequest as exc:
         return error_page(state, request, exc.message)
     return RedirectResponse(outcome.url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+HOT_ENDPOINTS: dict[tuple[str, str], Endpoint] = {("GET", "/oauth/authorize"): authorize}

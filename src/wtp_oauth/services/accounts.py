@@ -26,6 +26,14 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 IP_FACTOR = 10
 
 
+def session_digest(token: str | None) -> str | None:
+    """The digest a session cookie's value is stored under; None for no cookie, or for a value
+    too long to be one this server set."""
+    if not token or len(token) > 200:
+        return None
+    return digest(token)
+
+
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     """A new browser session: ``token`` goes into the cookie, only its digest is stored."""
@@ -125,9 +133,10 @@ class Accounts:
 
     async def current(self, token: str | None) -> tuple[BrowserSession, User] | None:
         """The live session behind a cookie value, with its user."""
-        if not token or len(token) > 200:
+        token_digest = session_digest(token)
+        if token_digest is None:
             return None
-        return await self._sessions.active(digest(token), self._clock())
+        return await self._sessions.active(token_digest, self._clock())
 
     async def sign_out(self, token: str | None) -> None:
         if token and len(token) <= 200:

@@ -5,21 +5,25 @@ Errors about the client or its redirect URI are shown to the user and never redi
 goes back to the client with ``error``, ``state`` and ``iss`` (RFC 9207). A request waiting for
 consent is stored, bound to the browser session; the consent form carries only its id, so a
 user editing hidden fields cannot change what is granted or where it is sent.
+
+Signing in with a remembered consent is on every client's sign-in path, so ``Authorization``
+runs on the token store, like the token endpoint: one statement reads the browser's session,
+the client and the consent (:class:`AuthorizeContext`), a second stores the code. Nothing is
+cached between requests, so a revoked consent, a deleted application, a closed session or a
+removed redirect URI count from the very next request. The consent form's answer is a cold
+path and stays on the ORM (``services/consent_form.py``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
-
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from wtp_oauth.clock import Clock
 from wtp_oauth.config import Settings
 from wtp_oauth.errors import (
-    AccessDenied,
     ConsentRequired,
     InvalidRequest,
     InvalidScope,
@@ -27,21 +31,19 @@ from wtp_oauth.errors import (
     OAuthError,
     UnsupportedResponseType,
 )
-from wtp_oauth.models import (
-    Application,
-    AuthorizationCode,
-    AuthorizationRequest,
-    BrowserSession,
-    Consent,
-    User,
+from wtp_oauth.repositories.token_store import (
+    AuthorizeContext,
+    ClientApplication,
+    NewCode,
+    PendingRequest,
+    TokenStore,
 )
-from wtp_oauth.repositories.applications import ApplicationRepository
-from wtp_oauth.repositories.grants import GrantRepository
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security import pkce
 from wtp_oauth.security.redirect_uris import matches_registered
 from wtp_oauth.security.text import has_control, is_identifier
 from wtp_oauth.security.tokens import digest, new_id, new_secret
+from wtp_oauth.services.accounts import session_digest
 
 PENDING_REQUEST_TTL = timedelta(minutes=30)
 PROMPTS = frozenset({"none", "login", "consent"})
@@ -60,8 +62,7 @@ class InvalidAuthorizationRequest(Exception):
 
 @dataclass(frozen=True, slots=True)
 class ValidRequest:
-    application: Application
-    owner: User
+    application: ClientApplication
     redirect_uri: str
     scopes: frozenset[str]
     state: str | None
@@ -97,41 +98,92 @@ def _single(params: list[tuple[str, str]], name: str) -> str | None:
     return values[0] if values else None
 
 
+def _redirect(redirect_uri: str, params: dict[str, str | None]) -> Redirect:
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    separator = "&" if "?" in redirect_uri else "?"
+    return Redirect(redirect_uri + separator + query)
+
+
+def error_redirect(
+    settings: Settings, error: OAuthError, redirect_uri: str, state: str | None
+) -> Redirect:
+    """RFC 6749 §4.1.2.1 with RFC 9207's ``iss``."""
+    return _redirect(
+        redirect_uri,
+        {
+            "error": error.error,
+            "error_description": error.description or None,
+            "state": state,
+            "iss": settings.issuer,
+        },
+    )
+
+
+def issue_code(
+    settings: Settings,
+    now: datetime,
+    request: ValidRequest,
+    user_id: str,
+) -> tuple[NewCode, Redirect]:
+    """A new code for ``request`` (RFC 6749 §4.1.2): the row to store, and the redirect that
+    carries the code, ``state`` and ``iss`` back to the client."""
+    code = new_secret()
+    record = NewCode(
+        code_digest=digest(code),
+        client_id=request.application.client_id,
+        user_id=user_id,
+        redirect_uri=request.redirect_uri,
+        scope=format_scope(request.scopes),
+        code_challenge=request.code_challenge,
+        family_id=new_id(),
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.code_ttl),
+    )
+    redirect = _redirect(
+        request.redirect_uri, {"code": code, "state": request.state, "iss": settings.issuer}
+    )
+    return record, redirect
+
+
+# Refused by the token store when the application, or the user's session, was deleted between
+# the read and the write (the next request will say which).
+_GONE = "This application or your session no longer exists. Start again from the application."
+
+
 class Authorization:
-    def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
-        self._apps = ApplicationRepository(session)
-        self._grants = GrantRepository(session)
+    """``GET /oauth/authorize`` on the token store (RFC 6749 §4.1.1)."""
+
+    def __init__(self, store: TokenStore, settings: Settings, clock: Clock) -> None:
+        self._store = store
         self._settings = settings
         self._clock = clock
 
-    def _redirect(self, redirect_uri: str, params: dict[str, str | None]) -> Redirect:
-        query = urlencode({k: v for k, v in params.items() if v is not None})
-        separator = "&" if "?" in redirect_uri else "?"
-        return Redirect(redirect_uri + separator + query)
+    async def context(
+        self, session_token: str | None, params: list[tuple[str, str]] | None
+    ) -> AuthorizeContext:
+        """What the request needs from storage, in one read: the session behind the cookie
+        value ``session_token``, the application the first ``client_id`` names, their consent.
 
-    def error_redirect(self, error: OAuthError, redirect_uri: str, state: str | None) -> Redirect:
-        """RFC 6749 §4.1.2.1 with RFC 9207's ``iss``."""
-        return self._redirect(
-            redirect_uri,
-            {
-                "error": error.error,
-                "error_description": error.description or None,
-                "state": state,
-                "iss": self._settings.issuer,
-            },
+        ``params`` None (a query that is not UTF-8) still looks up the session, for the page.
+        """
+        client_id = _single(params, "client_id") if params else None
+        return await self._store.authorize_context(
+            session_digest=session_digest(session_token),
+            client_id=client_id if client_id and is_identifier(client_id) else None,
+            now=self._clock(),
         )
 
-    async def _trusted_client(self, params: list[tuple[str, str]]) -> tuple[Application, User, str]:
+    def _trusted_client(
+        self, params: list[tuple[str, str]], application: ClientApplication | None
+    ) -> tuple[ClientApplication, str]:
         counts = Counter(key for key, _ in params)
         client_id = _single(params, "client_id")
         if not client_id:
             raise InvalidAuthorizationRequest("The request has no client_id.")
         if counts["client_id"] > 1 or counts["redirect_uri"] > 1:
             raise InvalidAuthorizationRequest("client_id and redirect_uri may be sent only once.")
-        found = await self._apps.with_owner(client_id) if is_identifier(client_id) else None
-        if found is None:
+        if application is None or application.client_id != client_id:
             raise InvalidAuthorizationRequest("There is no application with this client_id.")
-        application, owner = found
         redirect_uri = _single(params, "redirect_uri")
         if not redirect_uri:
             raise InvalidAuthorizationRequest("The request has no redirect_uri.")
@@ -139,10 +191,10 @@ class Authorization:
             raise InvalidAuthorizationRequest(
                 "This redirect_uri is not registered for this application."
             )
-        return application, owner, redirect_uri
+        return application, redirect_uri
 
     def _checked(
-        self, params: list[tuple[str, str]], application: Application
+        self, params: list[tuple[str, str]], application: ClientApplication
     ) -> tuple[frozenset[str], str | None, frozenset[str]]:
         """Scopes, PKCE challenge and prompt, or an ``OAuthError`` to redirect."""
         repeated = sorted(
@@ -175,13 +227,17 @@ class Authorization:
             raise InvalidRequest("prompt must be none, login or consent.")
         return scopes, challenge or None, prompt
 
-    async def validate(self, params: list[tuple[str, str]]) -> ValidRequest | Redirect:
-        """Check the request; a bad client or redirect URI raises, anything else redirects."""
-        application, owner, redirect_uri = await self._trusted_client(params)
+    def validate(
+        self, params: list[tuple[str, str]], application: ClientApplication | None
+    ) -> ValidRequest | Redirect:
+        """Check the request against ``application`` (the one its ``client_id`` names, from
+        :meth:`context`); a bad client or redirect URI raises, anything else redirects."""
+        application, redirect_uri = self._trusted_client(params, application)
         state = _single(params, "state")
         if state is not None and (len(state) > _MAX_STATE or has_control(state)):
             # Not echoed: RFC 6749 Appendix A.5 allows only visible characters in state.
-            return self.error_redirect(
+            return error_redirect(
+                self._settings,
                 InvalidRequest("state is too long or holds control characters."),
                 redirect_uri,
                 None,
@@ -189,20 +245,21 @@ class Authorization:
         try:
             scopes, challenge, prompt = self._checked(params, application)
         except OAuthError as error:
-            return self.error_redirect(error, redirect_uri, state)
-        return ValidRequest(application, owner, redirect_uri, scopes, state, challenge, prompt)
+            return error_redirect(self._settings, error, redirect_uri, state)
+        return ValidRequest(application, redirect_uri, scopes, state, challenge, prompt)
 
     async def decide(
-        self,
-        params: list[tuple[str, str]],
-        request: ValidRequest,
-        signed_in: tuple[BrowserSession, User] | None,
+        self, params: list[tuple[str, str]], request: ValidRequest, context: AuthorizeContext
     ) -> Outcome:
         """Sign in, reuse a remembered consent, or ask (SPEC §5; OIDC Core §3.1.2.1 prompt)."""
+        signed_in = context.session
         if signed_in is None or "login" in request.prompt:
             if "none" in request.prompt:
-                return self.error_redirect(
-                    LoginRequired("The user is not signed in."), request.redirect_uri, request.state
+                return error_redirect(
+                    self._settings,
+                    LoginRequired("The user is not signed in."),
+                    request.redirect_uri,
+                    request.state,
                 )
             # After signing in, come back without prompt=login so the loop ends.
             again = [(k, v) for k, v in params if k != "prompt"]
@@ -210,93 +267,33 @@ class Authorization:
             if rest:
                 again.append(("prompt", rest))
             return NeedsLogin("/oauth/authorize?" + urlencode(again))
-        browser_session, user = signed_in
-        consent = await self._grants.consent(user.id, request.application.client_id)
-        remembered = consent is not None and request.scopes <= parse_scope(consent.scope)
+        consent = context.consent_scope
+        remembered = consent is not None and request.scopes <= parse_scope(consent)
         if remembered and "consent" not in request.prompt:
-            return await self._issue_code(request, user)
+            code, redirect = issue_code(self._settings, self._clock(), request, signed_in.user.id)
+            if not await self._store.add_code(code):
+                raise InvalidAuthorizationRequest(_GONE)
+            return redirect
         if "none" in request.prompt:
-            return self.error_redirect(
+            return error_redirect(
+                self._settings,
                 ConsentRequired("The user has not granted these scopes."),
                 request.redirect_uri,
                 request.state,
             )
         request_id = new_secret()
         now = self._clock()
-        await self._grants.add_request(
-            AuthorizationRequest(
-                id_digest=digest(request_id),
-                session_digest=browser_session.token_digest,
-                client_id=request.application.client_id,
-                redirect_uri=request.redirect_uri,
-                scope=format_scope(request.scopes),
-                state=request.state,
-                code_challenge=request.code_challenge,
-                created_at=now,
-                expires_at=now + PENDING_REQUEST_TTL,
-            )
+        pending = PendingRequest(
+            id_digest=digest(request_id),
+            session_digest=signed_in.token_digest,
+            client_id=request.application.client_id,
+            redirect_uri=request.redirect_uri,
+            scope=format_scope(request.scopes),
+            state=request.state,
+            code_challenge=request.code_challenge,
+            created_at=now,
+            expires_at=now + PENDING_REQUEST_TTL,
         )
+        if not await self._store.add_pending_request(pending):
+            raise InvalidAuthorizationRequest(_GONE)
         return NeedsConsent(request_id=request_id, request=request)
-
-    async def answer(
-        self, request_id: str, signed_in: tuple[BrowserSession, User], allow: bool
-    ) -> Redirect:
-        """Act on the stored request the consent form names (RFC 6749 §4.1.2)."""
-        browser_session, user = signed_in
-        now = self._clock()
-        stored = await self._grants.take_request(
-            digest(request_id), browser_session.token_digest, now
-        )
-        if stored is None:
-            raise InvalidAuthorizationRequest(
-                "This authorization request has expired or was already answered."
-            )
-        found = await self._apps.with_owner(stored.client_id)
-        if found is None:
-            raise InvalidAuthorizationRequest("There is no application with this client_id.")
-        application, owner = found
-        request = ValidRequest(
-            application=application,
-            owner=owner,
-            redirect_uri=stored.redirect_uri,
-            scopes=parse_scope(stored.scope),
-            state=stored.state,
-            code_challenge=stored.code_challenge,
-            prompt=frozenset(),
-        )
-        if not allow:
-            return self.error_redirect(
-                AccessDenied("The user denied the request."), stored.redirect_uri, stored.state
-            )
-        previous = await self._grants.consent(user.id, application.client_id)
-        granted = request.scopes | (parse_scope(previous.scope) if previous else frozenset())
-        await self._grants.save_consent(
-            Consent(
-                user_id=user.id,
-                client_id=application.client_id,
-                scope=format_scope(granted),
-                granted_at=now,
-            )
-        )
-        return await self._issue_code(request, user)
-
-    async def _issue_code(self, request: ValidRequest, user: User) -> Redirect:
-        code = new_secret()
-        now = self._clock()
-        await self._grants.add_code(
-            AuthorizationCode(
-                code_digest=digest(code),
-                client_id=request.application.client_id,
-                user_id=user.id,
-                redirect_uri=request.redirect_uri,
-                scope=format_scope(request.scopes),
-                code_challenge=request.code_challenge,
-                family_id=new_id(),
-                created_at=now,
-                expires_at=now + timedelta(seconds=self._settings.code_ttl),
-            )
-        )
-        return self._redirect(
-            request.redirect_uri,
-            {"code": code, "state": request.state, "iss": self._settings.issuer},
-        )

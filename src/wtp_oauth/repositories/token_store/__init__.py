@@ -2,26 +2,36 @@
 
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
+    AuthorizeContext,
     Checked,
+    ClientApplication,
     ClientCheck,
     ClientRecord,
     CodeRecord,
     Grant,
+    NewCode,
     NewTokens,
+    PendingRequest,
     RefreshTokenRecord,
+    SignedInSession,
     TokenStore,
     UserProfile,
 )
 
 __all__ = [
     "AccessTokenRecord",
+    "AuthorizeContext",
     "Checked",
+    "ClientApplication",
     "ClientCheck",
     "ClientRecord",
     "CodeRecord",
     "Grant",
+    "NewCode",
     "NewTokens",
+    "PendingRequest",
     "RefreshTokenRecord",
+    "SignedInSession",
     "TokenStore",
     "UserProfile",
 ]

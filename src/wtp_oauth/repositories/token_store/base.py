@@ -9,6 +9,10 @@ The hot-path calls (a grant, an introspection, a revocation) take a :class:`Clie
 client's authentication is verified by the same statement that does the work, which changes
 nothing unless it holds, and the answer carries the client's record so that the caller can say
 why it did not (one round trip per request, docs/performance.md).
+
+The authorization endpoint's sign-in with remembered consent is on every client's sign-in
+path too: :meth:`TokenStore.authorize_context` reads the session, the client and the consent
+in one statement, and :meth:`TokenStore.add_code` stores the code in a second.
 """
 
 from __future__ import annotations
@@ -144,6 +148,71 @@ class RefreshTokenRecord:
         return self.revoked_at is None and self.rotated_at is None and self.expires_at > now
 
 
+@dataclass(frozen=True, slots=True)
+class SignedInSession:
+    """A live browser session (its cookie's digest) and the user it belongs to."""
+
+    token_digest: str
+    user: UserProfile
+
+
+@dataclass(frozen=True, slots=True)
+class ClientApplication:
+    """What the authorization endpoint needs of a client: its redirect URIs and type to check
+    the request, its name, description and owner's username to ask for consent."""
+
+    client_id: str
+    name: str
+    description: str
+    client_type: str
+    redirect_uris: list[str]
+    owner_username: str
+
+    @property
+    def is_public(self) -> bool:
+        return self.client_type == "public"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizeContext:
+    """Everything ``GET /oauth/authorize`` reads, as of one statement: the browser's session,
+    the client, and the scopes the session's user granted that client (None if never)."""
+
+    session: SignedInSession | None
+    application: ClientApplication | None
+    consent_scope: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewCode:
+    """An authorization code about to be stored (the columns of ``authorization_codes``)."""
+
+    code_digest: str
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str | None
+    family_id: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """An authorization request waiting on the consent page (``authorization_requests``)."""
+
+    id_digest: str
+    session_digest: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    state: str | None
+    code_challenge: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
 class TokenStore(Protocol):
     async def get_client(
         self, client_id: str, *, failures_since: datetime, failure_limit: int | None = None
@@ -204,5 +273,17 @@ class TokenStore(Protocol):
     ) -> Checked[None]:
         """Authenticate ``client`` and revoke one of its own access tokens, or the whole
         family of one of its own refresh tokens; another client's token is left alone."""
+
+    async def authorize_context(
+        self, *, session_digest: str | None, client_id: str | None, now: datetime
+    ) -> AuthorizeContext:
+        """The session with digest ``session_digest`` if it is live at ``now``, the application
+        ``client_id``, and the consent between them, read together (None: nothing to find)."""
+
+    async def add_code(self, code: NewCode) -> bool:
+        """Store an authorization code; False if its application or user no longer exists."""
+
+    async def add_pending_request(self, request: PendingRequest) -> bool:
+        """Store a request awaiting consent; False if its session or application is gone."""
 
     async def close(self) -> None: ...

@@ -9,20 +9,27 @@ grant, so that a refusal can be explained without asking again.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy.engine import make_url
 
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
+    AuthorizeContext,
     Checked,
+    ClientApplication,
     ClientCheck,
     ClientRecord,
     CodeRecord,
     Grant,
+    NewCode,
     NewTokens,
+    PendingRequest,
     RefreshTokenRecord,
+    SignedInSession,
     UserProfile,
 )
 from wtp_oauth.repositories.token_store.pool import ConnectionPool
@@ -169,6 +176,33 @@ SELECT {_CLIENT_COLUMNS} FROM client c LEFT JOIN trusted t ON true
 """
 
 
+# $1 session digest, $2 client_id, $3 now (a NULL digest or client_id finds nothing). One row
+# always: the session's user columns are NULL unless it is live, the application's unless it
+# exists, the consent's scope unless both are there and the user granted something.
+_AUTHORIZE_CONTEXT = f"""
+SELECT {_USER_COLUMNS}, a.client_id, a.name, a.description, a.client_type, a.redirect_uris,
+       o.username AS owner_username, c.scope AS consent_scope
+  FROM (SELECT 1) AS one
+  LEFT JOIN sessions s ON s.token_digest = $1 AND s.expires_at > $3
+  LEFT JOIN users u ON u.id = s.user_id
+  LEFT JOIN applications a ON a.client_id = $2
+  LEFT JOIN users o ON o.id = a.owner_id
+  LEFT JOIN consents c ON c.user_id = u.id AND c.client_id = a.client_id
+"""
+
+_ADD_CODE = """
+INSERT INTO authorization_codes (code_digest, client_id, user_id, redirect_uri, scope,
+                                 code_challenge, family_id, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+"""
+
+_ADD_PENDING_REQUEST = """
+INSERT INTO authorization_requests (id_digest, session_digest, client_id, redirect_uri, scope,
+                                    state, code_challenge, created_at, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+"""
+
+
 def asyncpg_dsn(database_url: str) -> str:
     """``postgresql+asyncpg://…`` as the plain DSN asyncpg accepts."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -221,6 +255,27 @@ def _refresh(row: Any) -> RefreshTokenRecord:
         rotated_at=row["rotated_at"],
         revoked_at=row["revoked_at"],
         user=_profile(row),
+    )
+
+
+def _authorize_context(session_digest: str | None, row: Any) -> AuthorizeContext:
+    session = None
+    if row["id"] is not None:
+        assert session_digest is not None
+        session = SignedInSession(token_digest=session_digest, user=_profile(row))
+    application = None
+    if row["owner_username"] is not None:
+        application = ClientApplication(
+            client_id=row["client_id"],
+            name=row["name"],
+            description=row["description"],
+            client_type=row["client_type"],
+            # A json column: asyncpg hands over its text.
+            redirect_uris=json.loads(row["redirect_uris"]),
+            owner_username=row["owner_username"],
+        )
+    return AuthorizeContext(
+        session=session, application=application, consent_scope=row["consent_scope"]
     )
 
 
@@ -323,6 +378,48 @@ class PostgresTokenStore:
 
     async def revoke_family(self, family_id: str, now: datetime) -> None:
         await self._pool.execute(_REVOKE_FAMILY, family_id, now)
+
+    async def authorize_context(
+        self, *, session_digest: str | None, client_id: str | None, now: datetime
+    ) -> AuthorizeContext:
+        row = await self._reads.fetchrow(_AUTHORIZE_CONTEXT, session_digest, client_id, now)
+        return _authorize_context(session_digest, row)
+
+    async def add_code(self, code: NewCode) -> bool:
+        return await self._insert(
+            _ADD_CODE,
+            code.code_digest,
+            code.client_id,
+            code.user_id,
+            code.redirect_uri,
+            code.scope,
+            code.code_challenge,
+            code.family_id,
+            code.created_at,
+            code.expires_at,
+        )
+
+    async def add_pending_request(self, request: PendingRequest) -> bool:
+        return await self._insert(
+            _ADD_PENDING_REQUEST,
+            request.id_digest,
+            request.session_digest,
+            request.client_id,
+            request.redirect_uri,
+            request.scope,
+            request.state,
+            request.code_challenge,
+            request.created_at,
+            request.expires_at,
+        )
+
+    async def _insert(self, query: str, *args: Any) -> bool:
+        """Run an INSERT; False if a row it refers to was deleted since it was read."""
+        try:
+            await self._pool.execute(query, *args)
+        except asyncpg.ForeignKeyViolationError:
+            return False
+        return True
 
     async def find_access_token(self, token_digest: str) -> AccessTokenRecord | None:
         row = await self._reads.fetchrow(_FIND_ACCESS, token_digest)

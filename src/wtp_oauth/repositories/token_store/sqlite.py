@@ -13,23 +13,39 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from wtp_oauth.models import AccessToken, Application, AuthFailure, AuthorizationCode, RefreshToken
+from wtp_oauth.models import (
+    AccessToken,
+    Application,
+    AuthFailure,
+    AuthorizationCode,
+    AuthorizationRequest,
+    BrowserSession,
+    Consent,
+    RefreshToken,
+)
 from wtp_oauth.models import User as UserRow
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
+    AuthorizeContext,
     Checked,
+    ClientApplication,
     ClientCheck,
     ClientRecord,
     CodeRecord,
     Grant,
+    NewCode,
     NewTokens,
+    PendingRequest,
     RefreshTokenRecord,
+    SignedInSession,
     UserProfile,
 )
 from wtp_oauth.scopes import parse_scope
@@ -40,6 +56,10 @@ _refresh = RefreshToken.__table__  # type: ignore[attr-defined]
 _apps = Application.__table__  # type: ignore[attr-defined]
 _failures = AuthFailure.__table__  # type: ignore[attr-defined]
 _users = UserRow.__table__  # type: ignore[attr-defined]
+_sessions = BrowserSession.__table__  # type: ignore[attr-defined]
+_consents = Consent.__table__  # type: ignore[attr-defined]
+_requests = AuthorizationRequest.__table__  # type: ignore[attr-defined]
+_owners = _users.alias("owners")
 
 _USER_COLUMNS = (
     _users.c.id,
@@ -47,6 +67,37 @@ _USER_COLUMNS = (
     _users.c.display_name,
     _users.c.email,
     _users.c.created_at.label("user_created_at"),
+)
+
+
+# The same statement as on PostgreSQL (postgres.py), built once: one row always, with NULLs
+# for a session that is not live, an application that does not exist, a consent never given.
+_AUTHORIZE_CONTEXT = select(
+    *_USER_COLUMNS,
+    _apps.c.client_id,
+    _apps.c.name,
+    _apps.c.description,
+    _apps.c.client_type,
+    _apps.c.redirect_uris,
+    _owners.c.username.label("owner_username"),
+    _consents.c.scope.label("consent_scope"),
+).select_from(
+    select(literal(1).label("one"))
+    .subquery("one")
+    .outerjoin(
+        _sessions,
+        and_(
+            _sessions.c.token_digest == bindparam("session_digest"),
+            _sessions.c.expires_at > bindparam("now"),
+        ),
+    )
+    .outerjoin(_users, _users.c.id == _sessions.c.user_id)
+    .outerjoin(_apps, _apps.c.client_id == bindparam("client_id"))
+    .outerjoin(_owners, _owners.c.id == _apps.c.owner_id)
+    .outerjoin(
+        _consents,
+        and_(_consents.c.user_id == _users.c.id, _consents.c.client_id == _apps.c.client_id),
+    )
 )
 
 
@@ -261,6 +312,48 @@ class SQLiteTokenStore:
                     .where(table.c.revoked_at.is_(None))
                     .values(revoked_at=now)
                 )
+
+    async def authorize_context(
+        self, *, session_digest: str | None, client_id: str | None, now: datetime
+    ) -> AuthorizeContext:
+        params = {"session_digest": session_digest, "client_id": client_id, "now": now}
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(_AUTHORIZE_CONTEXT, params)).one()
+        session = None
+        if row.id is not None:
+            assert session_digest is not None
+            session = SignedInSession(token_digest=session_digest, user=_profile(row))
+        application = None
+        if row.owner_username is not None:
+            application = ClientApplication(
+                client_id=row.client_id,
+                name=row.name,
+                description=row.description,
+                client_type=row.client_type,
+                redirect_uris=row.redirect_uris,
+                owner_username=row.owner_username,
+            )
+        return AuthorizeContext(
+            session=session, application=application, consent_scope=row.consent_scope
+        )
+
+    async def add_code(self, code: NewCode) -> bool:
+        return await self._insert(_codes, asdict(code))
+
+    async def add_pending_request(self, request: PendingRequest) -> bool:
+        return await self._insert(_requests, asdict(request))
+
+    async def _insert(self, table: Any, row: dict[str, Any]) -> bool:
+        """Insert ``row``; False if a row it refers to was deleted since it was read."""
+        try:
+            async with self._writing() as conn:
+                await conn.execute(insert(table), row)
+        except IntegrityError as exc:
+            # As on PostgreSQL, only a vanished parent row is an answer; anything else is a bug.
+            if "FOREIGN KEY" not in str(exc.orig):
+                raise
+            return False
+        return True
 
     async def find_access_token(self, token_digest: str) -> AccessTokenRecord | None:
         query = (
