@@ -65,13 +65,14 @@ class Measurement:
         return asdict(self)
 
 
-_SUMMED = {"requests", "errors", "exhausted", "completed"}
+_SUMMED = {"requests", "errors", "exhausted"}
 
 
 def median_of(runs: Sequence[Measurement]) -> Measurement:
     """Several runs of one scenario at one concurrency, as one: every rate, latency and CPU
-    figure is the median of the runs' (so one run that met a stall of the machine does not
-    decide a p99 alone), counts are summed, and each run is kept in ``runs``."""
+    figure, whole sign-ins included, is the median of the runs' (so one run that met a stall
+    of the machine does not decide a p99 alone); requests, errors and exhausted credentials
+    are summed; each run is kept in ``runs``."""
     if len(runs) == 1:
         return runs[0]
     values: dict[str, object] = {}

@@ -113,16 +113,18 @@ def test_the_report_compares_each_scenario_with_its_baseline() -> None:
 def test_repeated_runs_are_reported_as_their_median() -> None:
     # One run that met a stall of the machine (p99 900 ms) does not decide the p99 alone.
     runs = [
-        Measurement(**{**_row("me", rps, p99), "max_ms": p99 * 2})  # type: ignore[arg-type]
-        for rps, p99 in ((800, 14), (760, 900), (820, 12))
+        Measurement(**{**_row("signin", rps, p99), "max_ms": p99 * 2, "completed": done})  # type: ignore[arg-type]
+        for rps, p99, done in ((800, 14, 2600), (760, 900, 2500), (820, 12, 2700))
     ]
     m = median_of(runs)
     assert (m.rps, m.p99_ms, m.max_ms) == (800, 14, 1800)
     assert m.requests == sum(r.requests for r in runs) and m.errors == 0
+    assert m.completed == 2600  # whole sign-ins per run: a median, like every rate
     assert [run["p99_ms"] for run in m.runs] == [14, 900, 12]
     assert median_of(runs[:1]) is runs[0]
     data = _data()
     data["postgres"] = [m.as_dict()]
+    data["baseline"] = [_row("baseline_write", 1000, 10)]
     assert "runs 14.0, 900.0, 12.0 ms" in " ".join(text for text, _ in report.targets(data))
 
 
