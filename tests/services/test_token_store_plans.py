@@ -3,8 +3,9 @@
 Each statement is prepared once per connection and, after five executions, runs on a generic
 plan that is not revisited until the table's statistics change. A fresh test database is the
 worst case for that choice: small tables that were never analysed. There, each statement must
-still find its code or token through the digest's unique index, never through ``client_id``
-(which once made every request read all of a client's codes: postgres.py, _OWNED_BY_TRUSTED).
+still find its row through its unique index (a digest), never through ``client_id`` or
+``expires_at`` (the first once made every request read all of a client's codes: postgres.py,
+_OWNED_BY_TRUSTED).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ HOT_STATEMENTS = [
     ("_REVOKE_ACCESS", "access_tokens_pkey"),
     ("_REVOKE_REFRESH_FAMILY", "refresh_tokens_pkey"),
     ("_FIND_ACCESS", "access_tokens_pkey"),
+    ("_AUTHORIZE_CONTEXT", "sessions_pkey"),
 ]
 
 
@@ -61,4 +63,4 @@ async def test_the_digest_index_is_the_way_in(
         await conn.close()
     plan = "\n".join(row[0] for row in rows)
     assert f"using {index} on" in plan, plan
-    assert not re.search(r"using ix_\w+_client_id", plan), plan
+    assert not re.search(r"using ix_\w+_(client_id|expires_at)", plan), plan
