@@ -43,7 +43,12 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         # uvloop and httptools (uvicorn[standard]); no access log unless asked for.
         loop="uvloop" if _installed("uvloop") else "asyncio",
-        http="httptools" if _installed("httptools") else "h11",
+        # One write per answer (wtp_oauth.http_protocol) where httptools is installed.
+        http=(
+            "wtp_oauth.http_protocol:OneWriteHttpToolsProtocol"
+            if _installed("httptools")
+            else "h11"
+        ),
         access_log=args.access_log,
         proxy_headers=True,
         server_header=False,

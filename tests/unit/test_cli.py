@@ -54,6 +54,12 @@ def test_serve_defaults(served: dict[str, Any]) -> None:
     assert os.environ["WTP_ISSUER"] == "http://127.0.0.1:8000"
 
 
+def test_serve_answers_in_one_write(served: dict[str, Any]) -> None:
+    assert cli.main(["serve", "--no-migrate"]) == 0
+    assert served["http"] == "wtp_oauth.http_protocol:OneWriteHttpToolsProtocol"
+    assert served["loop"] == "uvloop"
+
+
 def test_serve_migrates_first_unless_told_not_to(
     served: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
