@@ -41,13 +41,14 @@ class Settings(BaseSettings):
     def token_pools(self) -> tuple[int, int]:
         """Connections per worker of the token store on PostgreSQL: (reads, writes).
 
-        In all, about two reading and eight writing connections per CPU of this host, shared
-        by the workers: more readers than CPUs only queue in the database, while writers spend
-        most of their time waiting for the WAL flush of their commit, which they share
-        (docs/performance.md).
+        In all, about three reading and eight writing connections per CPU of this host, shared
+        by the workers. Writers spend most of their time waiting for the WAL flush of their
+        commit, which they share. Readers are few, so that a burst of bearer checks queues in
+        the worker rather than in the database; with two per CPU, the bearer checks of a busy
+        sign-in mix waited 13–25 ms for one while the writers were busy (docs/performance.md).
         """
         cpus = os.cpu_count() or 1
-        return max(2, round(2 * cpus / self.workers)), max(4, round(8 * cpus / self.workers))
+        return max(2, round(3 * cpus / self.workers)), max(4, round(8 * cpus / self.workers))
 
     @property
     def is_postgres(self) -> bool:

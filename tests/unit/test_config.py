@@ -93,3 +93,15 @@ def test_nonsense_values_are_refused(
 def test_unrelated_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WTP_SOMETHING_ELSE", "x")
     assert Settings().code_ttl == 300
+
+
+@pytest.mark.parametrize(
+    ("cpus", "workers", "pools"),
+    [(2, 2, (3, 8)), (2, 1, (6, 16)), (8, 4, (6, 16)), (1, 4, (2, 4))],
+)
+def test_token_store_pools_share_the_host_among_workers(
+    monkeypatch: pytest.MonkeyPatch, cpus: int, workers: int, pools: tuple[int, int]
+) -> None:
+    # About three reading and eight writing connections per CPU, never fewer than 2 and 4.
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
+    assert Settings(workers=workers).token_pools == pools

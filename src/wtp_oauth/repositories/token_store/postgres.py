@@ -392,7 +392,9 @@ class PostgresTokenStore:
     async def authorize_context(
         self, *, session_digest: str | None, client_id: str | None, now: datetime
     ) -> AuthorizeContext:
-        row = await self._reads.fetchrow(_AUTHORIZE_CONTEXT, session_digest, client_id, now)
+        # On the write pool, like the INSERT that follows it and the grant it leads to: the read
+        # pool is kept for the bearer checks and introspections that arrive all the time.
+        row = await self._pool.fetchrow(_AUTHORIZE_CONTEXT, session_digest, client_id, now)
         return _authorize_context(session_digest, row)
 
     async def add_code(self, code: NewCode) -> bool:
