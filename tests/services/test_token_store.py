@@ -12,7 +12,10 @@ store nothing for an application, user or session deleted since.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+import pytest
 
 from tests.helpers import REDIRECT_URI, pkce_pair
 from tests.services.conftest import LOOPBACK_URI, NATIVE_URI, Party
@@ -26,6 +29,7 @@ from wtp_oauth.repositories.token_store import (
     NewTokens,
     PendingRequest,
 )
+from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore
 from wtp_oauth.security.pkce import s256
 from wtp_oauth.security.tokens import digest, new_id, new_secret
 from wtp_oauth.services.client_auth import THROTTLE_WINDOW
@@ -369,3 +373,41 @@ async def test_a_pending_request_is_taken_by_the_consent_form(party: Party) -> N
 async def test_no_pending_request_is_stored_for_a_session_that_is_gone(party: Party) -> None:
     request = pending(party, session_digest=digest("wtpsess_signed_out"))
     assert not await party.env.store.add_pending_request(request)
+
+
+async def test_the_authorize_link_reads_and_writes_through_one_unit(party: Party) -> None:
+    code = new_code(party)
+    async with party.env.store.authorizing() as unit:
+        found = await unit.authorize_context(
+            session_digest=party.session.token_digest,
+            client_id=party.confidential,
+            now=party.now(),
+        )
+        assert found.session is not None and found.application is not None
+        assert await unit.add_code(code)
+        assert not await unit.add_code(new_code(party, user_id="nobody"))
+    assert await party.env.store.find_code(code.code_digest) is not None
+
+
+async def test_the_authorize_link_waits_for_the_pool_once(party: Party) -> None:
+    # With a single write connection, a lookup and an INSERT that each asked the pool would
+    # wait for each other forever; held for the request, the connection serves both.
+    if not party.state.settings.is_postgres:
+        pytest.skip("SQLite has no pool of driver connections")
+    store = await PostgresTokenStore.connect(party.state.settings.database_url, reads=1, writes=1)
+    try:
+
+        async def authorize_once() -> bool:
+            async with store.authorizing() as unit:
+                await unit.authorize_context(
+                    session_digest=party.session.token_digest,
+                    client_id=party.confidential,
+                    now=party.now(),
+                )
+                return await unit.add_code(new_code(party))
+
+        assert await asyncio.wait_for(authorize_once(), timeout=5)
+        # The connection went back: a second request gets it.
+        assert await asyncio.wait_for(authorize_once(), timeout=5)
+    finally:
+        await store.close()

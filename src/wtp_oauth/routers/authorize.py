@@ -21,6 +21,7 @@ from wtp_oauth.services.authorization import (
     InvalidAuthorizationRequest,
     NeedsConsent,
     NeedsLogin,
+    Outcome,
     Redirect,
 )
 from wtp_oauth.state import AppState
@@ -76,31 +77,30 @@ def _query(request: Request) -> list[tuple[str, str]] | None:
 @router.get("/oauth/authorize")
 async def authorize(request: Request) -> Response:
     state: AppState = request.app.state.wtp
-    authorization = Authorization(state.grant_env.store, state.settings, state.clock)
     params = _query(request)
-    context = await authorization.context(request.cookies.get(SESSION_COOKIE), params)
+    outcome: Outcome | InvalidAuthorizationRequest | None = None
+    # The lookup and the code's INSERT on one connection; the page, if any, is drawn after.
+    async with state.grant_env.store.authorizing() as store:
+        authorization = Authorization(store, state.settings, state.clock)
+        context = await authorization.context(request.cookies.get(SESSION_COOKIE), params)
+        if params is not None:
+            try:
+                checked = authorization.validate(params, context.application)
+                if isinstance(checked, Redirect):
+                    outcome = checked
+                else:
+                    outcome = await authorization.decide(params, checked, context)
+            except InvalidAuthorizationRequest as exc:
+                outcome = exc
     signed_in: Viewer | None = None
     if context.session is not None:
         signed_in = (context.session, context.session.user)
-    if params is None:
+    if outcome is None or isinstance(outcome, InvalidAuthorizationRequest):
+        message = "This sign-in link is not valid UTF-8." if outcome is None else outcome.message
         return error_page(
             state,
             request,
-            "This sign-in link is not valid UTF-8.",
-            title="This sign-in link is broken",
-            hint=_BROKEN_LINK_HINT,
-            signed_in=signed_in,
-        )
-    try:
-        checked = authorization.validate(params, context.application)
-        if isinstance(checked, Redirect):
-            return _to_client(checked)
-        outcome = await authorization.decide(params, checked, context)
-    except InvalidAuthorizationRequest as exc:
-        return error_page(
-            state,
-            request,
-            exc.message,
+            message,
             title="This sign-in link is broken",
             hint=_BROKEN_LINK_HINT,
             signed_in=signed_in,

@@ -33,10 +33,10 @@ from wtp_oauth.errors import (
 )
 from wtp_oauth.repositories.token_store import (
     AuthorizeContext,
+    AuthorizeStore,
     ClientApplication,
     NewCode,
     PendingRequest,
-    TokenStore,
 )
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security import pkce
@@ -153,7 +153,7 @@ _GONE = "This application or your session no longer exists. Start again from the
 class Authorization:
     """``GET /oauth/authorize`` on the token store (RFC 6749 §4.1.1)."""
 
-    def __init__(self, store: TokenStore, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: AuthorizeStore, settings: Settings, clock: Clock) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock

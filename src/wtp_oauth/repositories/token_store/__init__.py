@@ -3,6 +3,7 @@
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
     AuthorizeContext,
+    AuthorizeStore,
     Checked,
     ClientApplication,
     ClientCheck,
@@ -21,6 +22,7 @@ from wtp_oauth.repositories.token_store.base import (
 __all__ = [
     "AccessTokenRecord",
     "AuthorizeContext",
+    "AuthorizeStore",
     "Checked",
     "ClientApplication",
     "ClientCheck",

@@ -18,6 +18,7 @@ in one statement, and :meth:`TokenStore.add_code` stores the code in a second.
 from __future__ import annotations
 
 import hmac
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -213,7 +214,23 @@ class PendingRequest:
     expires_at: datetime
 
 
-class TokenStore(Protocol):
+class AuthorizeStore(Protocol):
+    """What the authorization endpoint reads and writes (``TokenStore.authorizing``)."""
+
+    async def authorize_context(
+        self, *, session_digest: str | None, client_id: str | None, now: datetime
+    ) -> AuthorizeContext:
+        """The session with digest ``session_digest`` if it is live at ``now``, the application
+        ``client_id``, and the consent between them, read together (None: nothing to find)."""
+
+    async def add_code(self, code: NewCode) -> bool:
+        """Store an authorization code; False if its application or user no longer exists."""
+
+    async def add_pending_request(self, request: PendingRequest) -> bool:
+        """Store a request awaiting consent; False if its session or application is gone."""
+
+
+class TokenStore(AuthorizeStore, Protocol):
     async def get_client(
         self, client_id: str, *, failures_since: datetime, failure_limit: int | None = None
     ) -> ClientRecord | None:
@@ -274,16 +291,8 @@ class TokenStore(Protocol):
         """Authenticate ``client`` and revoke one of its own access tokens, or the whole
         family of one of its own refresh tokens; another client's token is left alone."""
 
-    async def authorize_context(
-        self, *, session_digest: str | None, client_id: str | None, now: datetime
-    ) -> AuthorizeContext:
-        """The session with digest ``session_digest`` if it is live at ``now``, the application
-        ``client_id``, and the consent between them, read together (None: nothing to find)."""
-
-    async def add_code(self, code: NewCode) -> bool:
-        """Store an authorization code; False if its application or user no longer exists."""
-
-    async def add_pending_request(self, request: PendingRequest) -> bool:
-        """Store a request awaiting consent; False if its session or application is gone."""
+    def authorizing(self) -> AbstractAsyncContextManager[AuthorizeStore]:
+        """The authorize link's statements for one request, on one connection where there is
+        a pool: the request waits for a connection once, not once per statement."""
 
     async def close(self) -> None: ...

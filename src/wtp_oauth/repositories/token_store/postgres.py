@@ -10,6 +10,8 @@ grant, so that a refusal can be explained without asking again.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +21,7 @@ from sqlalchemy.engine import make_url
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
     AuthorizeContext,
+    AuthorizeStore,
     Checked,
     ClientApplication,
     ClientCheck,
@@ -318,6 +321,56 @@ def _grant_args(
     )
 
 
+class _Authorizing:
+    """The authorize link's statements on ``db``: a pool, or one of its connections held for
+    the request. Each statement commits on its own."""
+
+    def __init__(self, db: ConnectionPool | asyncpg.Connection) -> None:
+        self._db = db
+
+    async def authorize_context(
+        self, *, session_digest: str | None, client_id: str | None, now: datetime
+    ) -> AuthorizeContext:
+        row = await self._db.fetchrow(_AUTHORIZE_CONTEXT, session_digest, client_id, now)
+        return _authorize_context(session_digest, row)
+
+    async def add_code(self, code: NewCode) -> bool:
+        return await self._insert(
+            _ADD_CODE,
+            code.code_digest,
+            code.client_id,
+            code.user_id,
+            code.redirect_uri,
+            code.scope,
+            code.code_challenge,
+            code.family_id,
+            code.created_at,
+            code.expires_at,
+        )
+
+    async def add_pending_request(self, request: PendingRequest) -> bool:
+        return await self._insert(
+            _ADD_PENDING_REQUEST,
+            request.id_digest,
+            request.session_digest,
+            request.client_id,
+            request.redirect_uri,
+            request.scope,
+            request.state,
+            request.code_challenge,
+            request.created_at,
+            request.expires_at,
+        )
+
+    async def _insert(self, query: str, *args: Any) -> bool:
+        """Run an INSERT; False if a row it refers to was deleted since it was read."""
+        try:
+            await self._db.execute(query, *args)
+        except asyncpg.ForeignKeyViolationError:
+            return False
+        return True
+
+
 class PostgresTokenStore:
     """``TokenStore`` over two :class:`ConnectionPool`: one for writes, one for reads."""
 
@@ -392,46 +445,22 @@ class PostgresTokenStore:
     async def authorize_context(
         self, *, session_digest: str | None, client_id: str | None, now: datetime
     ) -> AuthorizeContext:
-        # On the write pool, like the INSERT that follows it and the grant it leads to: the read
-        # pool is kept for the bearer checks and introspections that arrive all the time.
-        row = await self._pool.fetchrow(_AUTHORIZE_CONTEXT, session_digest, client_id, now)
-        return _authorize_context(session_digest, row)
+        return await _Authorizing(self._pool).authorize_context(
+            session_digest=session_digest, client_id=client_id, now=now
+        )
 
     async def add_code(self, code: NewCode) -> bool:
-        return await self._insert(
-            _ADD_CODE,
-            code.code_digest,
-            code.client_id,
-            code.user_id,
-            code.redirect_uri,
-            code.scope,
-            code.code_challenge,
-            code.family_id,
-            code.created_at,
-            code.expires_at,
-        )
+        return await _Authorizing(self._pool).add_code(code)
 
     async def add_pending_request(self, request: PendingRequest) -> bool:
-        return await self._insert(
-            _ADD_PENDING_REQUEST,
-            request.id_digest,
-            request.session_digest,
-            request.client_id,
-            request.redirect_uri,
-            request.scope,
-            request.state,
-            request.code_challenge,
-            request.created_at,
-            request.expires_at,
-        )
+        return await _Authorizing(self._pool).add_pending_request(request)
 
-    async def _insert(self, query: str, *args: Any) -> bool:
-        """Run an INSERT; False if a row it refers to was deleted since it was read."""
-        try:
-            await self._pool.execute(query, *args)
-        except asyncpg.ForeignKeyViolationError:
-            return False
-        return True
+    @asynccontextmanager
+    async def authorizing(self) -> AsyncIterator[AuthorizeStore]:
+        # On the write pool, like the INSERT that follows the lookup and the grant it leads
+        # to: the read pool is kept for the bearer checks and introspections.
+        async with self._pool.connection() as conn:
+            yield _Authorizing(conn)
 
     async def find_access_token(self, token_digest: str) -> AccessTokenRecord | None:
         row = await self._reads.fetchrow(_FIND_ACCESS, token_digest)

@@ -35,6 +35,7 @@ from wtp_oauth.models import User as UserRow
 from wtp_oauth.repositories.token_store.base import (
     AccessTokenRecord,
     AuthorizeContext,
+    AuthorizeStore,
     Checked,
     ClientApplication,
     ClientCheck,
@@ -342,6 +343,11 @@ class SQLiteTokenStore:
 
     async def add_pending_request(self, request: PendingRequest) -> bool:
         return await self._insert(_requests, asdict(request))
+
+    @asynccontextmanager
+    async def authorizing(self) -> AsyncIterator[AuthorizeStore]:
+        # No pool of driver connections here: each statement takes its own, as ever.
+        yield self
 
     async def _insert(self, table: Any, row: dict[str, Any]) -> bool:
         """Insert ``row``; False if a row it refers to was deleted since it was read."""
