@@ -18,10 +18,11 @@ in one statement, and :meth:`TokenStore.add_code` stores the code in a second.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -119,6 +120,17 @@ class UserProfile:
     email: str
     created_at: datetime
 
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> UserProfile:
+        """From a row with both stores' user columns (``user_created_at`` for the date)."""
+        return cls(
+            id=row["id"],
+            username=row["username"],
+            display_name=row["display_name"],
+            email=row["email"],
+            created_at=row["user_created_at"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class AccessTokenRecord:
@@ -182,6 +194,28 @@ class AuthorizeContext:
     session: SignedInSession | None
     application: ClientApplication | None
     consent_scope: str | None
+
+    @classmethod
+    def of(
+        cls, session_digest: str | None, row: Mapping[Any, Any], redirect_uris: list[str]
+    ) -> AuthorizeContext:
+        """From the row of both stores' lookup: NULL user columns mean no live session, a NULL
+        owner no application; ``redirect_uris`` decoded by the store that read them."""
+        session = None
+        if row["id"] is not None:
+            assert session_digest is not None
+            session = SignedInSession(token_digest=session_digest, user=UserProfile.of(row))
+        application = None
+        if row["owner_username"] is not None:
+            application = ClientApplication(
+                client_id=row["client_id"],
+                name=row["name"],
+                description=row["description"],
+                client_type=row["client_type"],
+                redirect_uris=redirect_uris,
+                owner_username=row["owner_username"],
+            )
+        return cls(session=session, application=application, consent_scope=row["consent_scope"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ from wtp_oauth.repositories.token_store.base import (
     AuthorizeContext,
     AuthorizeStore,
     Checked,
-    ClientApplication,
     ClientCheck,
     ClientRecord,
     CodeRecord,
@@ -32,7 +31,6 @@ from wtp_oauth.repositories.token_store.base import (
     NewTokens,
     PendingRequest,
     RefreshTokenRecord,
-    SignedInSession,
     UserProfile,
 )
 from wtp_oauth.repositories.token_store.pool import ConnectionPool
@@ -236,16 +234,6 @@ def _client(check: ClientCheck, row: Any) -> ClientRecord | None:
     )
 
 
-def _profile(row: Any) -> UserProfile:
-    return UserProfile(
-        id=row["id"],
-        username=row["username"],
-        display_name=row["display_name"],
-        email=row["email"],
-        created_at=row["user_created_at"],
-    )
-
-
 def _access(row: Any) -> AccessTokenRecord:
     return AccessTokenRecord(
         client_id=row["token_client_id"],
@@ -254,7 +242,7 @@ def _access(row: Any) -> AccessTokenRecord:
         issued_at=row["created_at"],
         expires_at=row["expires_at"],
         revoked_at=row["revoked_at"],
-        user=_profile(row),
+        user=UserProfile.of(row),
     )
 
 
@@ -267,28 +255,7 @@ def _refresh(row: Any) -> RefreshTokenRecord:
         expires_at=row["expires_at"],
         rotated_at=row["rotated_at"],
         revoked_at=row["revoked_at"],
-        user=_profile(row),
-    )
-
-
-def _authorize_context(session_digest: str | None, row: Any) -> AuthorizeContext:
-    session = None
-    if row["id"] is not None:
-        assert session_digest is not None
-        session = SignedInSession(token_digest=session_digest, user=_profile(row))
-    application = None
-    if row["owner_username"] is not None:
-        application = ClientApplication(
-            client_id=row["client_id"],
-            name=row["name"],
-            description=row["description"],
-            client_type=row["client_type"],
-            # A json column: asyncpg hands over its text.
-            redirect_uris=json.loads(row["redirect_uris"]),
-            owner_username=row["owner_username"],
-        )
-    return AuthorizeContext(
-        session=session, application=application, consent_scope=row["consent_scope"]
+        user=UserProfile.of(row),
     )
 
 
@@ -332,7 +299,11 @@ class _Authorizing:
         self, *, session_digest: str | None, client_id: str | None, now: datetime
     ) -> AuthorizeContext:
         row = await self._db.fetchrow(_AUTHORIZE_CONTEXT, session_digest, client_id, now)
-        return _authorize_context(session_digest, row)
+        assert row is not None  # always one row: the lookup is LEFT JOINs on (SELECT 1)
+        # A json column: asyncpg hands over its text (NULL when there is no application).
+        uris = row["redirect_uris"]
+        redirect_uris = [] if uris is None else json.loads(uris)
+        return AuthorizeContext.of(session_digest, row, redirect_uris)
 
     async def add_code(self, code: NewCode) -> bool:
         return await self._insert(

@@ -37,7 +37,6 @@ from wtp_oauth.repositories.token_store.base import (
     AuthorizeContext,
     AuthorizeStore,
     Checked,
-    ClientApplication,
     ClientCheck,
     ClientRecord,
     CodeRecord,
@@ -46,7 +45,6 @@ from wtp_oauth.repositories.token_store.base import (
     NewTokens,
     PendingRequest,
     RefreshTokenRecord,
-    SignedInSession,
     UserProfile,
 )
 from wtp_oauth.scopes import parse_scope
@@ -100,16 +98,6 @@ _AUTHORIZE_CONTEXT = select(
         and_(_consents.c.user_id == _users.c.id, _consents.c.client_id == _apps.c.client_id),
     )
 )
-
-
-def _profile(row: Any) -> UserProfile:
-    return UserProfile(
-        id=row.id,
-        username=row.username,
-        display_name=row.display_name,
-        email=row.email,
-        created_at=row.user_created_at,
-    )
 
 
 async def _insert_pair(
@@ -320,23 +308,7 @@ class SQLiteTokenStore:
         params = {"session_digest": session_digest, "client_id": client_id, "now": now}
         async with self._engine.connect() as conn:
             row = (await conn.execute(_AUTHORIZE_CONTEXT, params)).one()
-        session = None
-        if row.id is not None:
-            assert session_digest is not None
-            session = SignedInSession(token_digest=session_digest, user=_profile(row))
-        application = None
-        if row.owner_username is not None:
-            application = ClientApplication(
-                client_id=row.client_id,
-                name=row.name,
-                description=row.description,
-                client_type=row.client_type,
-                redirect_uris=row.redirect_uris,
-                owner_username=row.owner_username,
-            )
-        return AuthorizeContext(
-            session=session, application=application, consent_scope=row.consent_scope
-        )
+        return AuthorizeContext.of(session_digest, row._mapping, row.redirect_uris or [])
 
     async def add_code(self, code: NewCode) -> bool:
         return await self._insert(_codes, asdict(code))
@@ -386,7 +358,7 @@ class SQLiteTokenStore:
             issued_at=row.created_at,
             expires_at=row.expires_at,
             revoked_at=row.revoked_at,
-            user=_profile(row),
+            user=UserProfile.of(row._mapping),
         )
 
     async def find_refresh_token(self, token_digest: str) -> RefreshTokenRecord | None:
@@ -416,7 +388,7 @@ class SQLiteTokenStore:
             expires_at=row.expires_at,
             rotated_at=row.rotated_at,
             revoked_at=row.revoked_at,
-            user=_profile(row),
+            user=UserProfile.of(row._mapping),
         )
 
     async def introspect_token(
