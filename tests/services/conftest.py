@@ -1,7 +1,7 @@
 """Fixtures of the service tests: the services called directly, on the real databases.
 
 ``party`` holds a user with a browser session and three applications, created through the
-services; ``party.code(...)`` runs the authorization service (context, validate, decide) and
+services; ``party.code(...)`` runs the authorization service (``Authorization.authorize``) and
 the consent form to obtain a real authorization code, with no HTTP in between.
 """
 
@@ -21,7 +21,7 @@ from wtp_oauth.repositories.token_store import ClientRecord
 from wtp_oauth.schemas import ApplicationCreate, UserCreate
 from wtp_oauth.services.accounts import Accounts
 from wtp_oauth.services.applications import Applications
-from wtp_oauth.services.authorization import Authorization, NeedsConsent, Redirect, ValidRequest
+from wtp_oauth.services.authorization import Authorization, NeedsConsent, Redirect
 from wtp_oauth.services.client_auth import THROTTLE_WINDOW
 from wtp_oauth.services.consent_form import ConsentForm
 from wtp_oauth.services.grants import GrantEnv
@@ -81,10 +81,7 @@ class Party:
         if challenge is not None:
             params += [("code_challenge", challenge), ("code_challenge_method", "S256")]
         authorization = Authorization(self.env.store, self.state.settings, self.state.clock)
-        context = await authorization.context(self.session_token, params)
-        valid = authorization.validate(params, context.application)
-        assert isinstance(valid, ValidRequest), valid
-        outcome = await authorization.decide(params, valid, context)
+        _, outcome = await authorization.authorize(self.session_token, params)
         if isinstance(outcome, NeedsConsent):
             async with self.state.session_factory.begin() as db:
                 form = ConsentForm(db, self.state.settings, self.state.clock)

@@ -6,8 +6,9 @@ Each test drives ``redeem_code``, ``rotate_refresh_token``, ``introspect_token``
 changed nothing, then that the right check works on the same code or token.
 
 The authorization endpoint's calls follow: ``authorize_context`` reads the session, the client
-and the consent together, each only if it is there; ``add_code`` and ``add_pending_request``
-store nothing for an application, user or session deleted since.
+and the consent together, each only if it is there, and on PostgreSQL stores a prospective
+code in the same statement only when a remembered consent covers it; ``add_code`` and
+``add_pending_request`` store nothing for an application, user or session deleted since.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from wtp_oauth.repositories.token_store import (
     NewCode,
     NewTokens,
     PendingRequest,
+    ProspectiveCode,
 )
 from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore
 from wtp_oauth.security.pkce import s256
@@ -411,3 +413,129 @@ async def test_the_authorize_link_waits_for_the_pool_once(party: Party) -> None:
         assert await asyncio.wait_for(authorize_once(), timeout=5)
     finally:
         await store.close()
+
+
+# --- the prospective code: stored with the lookup, on PostgreSQL ----------------------------
+
+
+def prospective(
+    party: Party,
+    *,
+    redirect_uri: str = REDIRECT_URI,
+    scope: str = "user.read",
+    challenge: str | None = None,
+) -> ProspectiveCode:
+    now = party.now()
+    return ProspectiveCode(
+        code_digest=digest(new_secret()),
+        redirect_uri=redirect_uri,
+        scope=scope,
+        code_challenge=challenge,
+        family_id=new_id(),
+        created_at=now,
+        expires_at=now + timedelta(minutes=5),
+    )
+
+
+async def offer(
+    party: Party,
+    code: ProspectiveCode,
+    session_digest: str | None = "",
+    client_id: str | None = "",
+) -> AuthorizeContext:
+    """``context(...)``, offering ``code`` to the store."""
+    return await party.env.store.authorize_context(
+        session_digest=party.session.token_digest if session_digest == "" else session_digest,
+        client_id=party.confidential if client_id == "" else client_id,
+        now=party.now(),
+        code=code,
+    )
+
+
+async def test_a_covered_prospective_code_is_stored_with_the_lookup(party: Party) -> None:
+    await party.code("user.read user.email")
+    code = prospective(party, scope="user.read")
+    found = await offer(party, code)
+    # The lookup is the same as without the offer.
+    without = await context(party)
+    assert (found.session, found.application, found.consent_scope) == (
+        without.session,
+        without.application,
+        without.consent_scope,
+    )
+    store = party.env.store
+    if not party.state.settings.is_postgres:
+        # SQLite declines: an in-process second statement costs no round trip.
+        assert not found.code_stored
+        assert await store.find_code(code.code_digest) is None
+        return
+    assert found.code_stored
+    record = await store.find_code(code.code_digest)
+    assert record is not None
+    assert (record.client_id, record.redirect_uri, record.code_challenge, record.family_id) == (
+        party.confidential,
+        REDIRECT_URI,
+        None,
+        code.family_id,
+    )
+    assert record.expires_at == code.expires_at and record.consumed_at is None
+    checked = await store.redeem_code(
+        client=right(party),
+        code_digest=code.code_digest,
+        redirect_uri=REDIRECT_URI,
+        code_challenge=None,
+        tokens=tokens(party),
+    )
+    assert checked.result is not None
+    # Issued to the session's user, with the scope asked for.
+    assert (checked.result.user_id, checked.result.scope) == (party.user.id, "user.read")
+
+
+async def test_a_prospective_code_is_stored_only_under_a_remembered_consent(party: Party) -> None:
+    await party.code("user.read")
+    _, challenge = pkce_pair()
+    await party.code(client_id=party.public, redirect_uri=NATIVE_URI, challenge=challenge)
+    refused = {
+        "scope beyond the consent": (prospective(party, scope="user.read user.email"), {}),
+        "no consent to this client": (prospective(party), {"client_id": party.other}),
+        "unregistered redirect URI": (prospective(party, redirect_uri="https://evil.test/cb"), {}),
+        # Loopback ports are matched by the service (RFC 8252 §7.3); the store matches exactly.
+        "loopback with a port": (prospective(party, redirect_uri="http://127.0.0.1:5173/cb"), {}),
+        "redirect URI with a suffix": (prospective(party, redirect_uri=REDIRECT_URI + "x"), {}),
+        "no session": (prospective(party), {"session_digest": None}),
+        "unknown session": (prospective(party), {"session_digest": digest("wtpsess_x")}),
+        "unknown client": (prospective(party), {"client_id": "no-such-client"}),
+        "no client": (prospective(party), {"client_id": None}),
+        "public client without PKCE": (
+            prospective(party, redirect_uri=NATIVE_URI),
+            {"client_id": party.public},
+        ),
+    }
+    for case, (code, where) in refused.items():
+        found = await offer(party, code, **where)
+        assert not found.code_stored, case
+        assert await party.env.store.find_code(code.code_digest) is None, case
+    party.clock.now = party.session.expires_at
+    code = prospective(party)
+    assert not (await offer(party, code)).code_stored, "expired session"
+    assert await party.env.store.find_code(code.code_digest) is None
+    party.clock.now = party.session.expires_at - timedelta(minutes=10)
+    # The same offers where the consent does cover them.
+    for code, where in (
+        (prospective(party), {}),
+        (prospective(party, redirect_uri=LOOPBACK_URI), {}),
+        (
+            prospective(party, redirect_uri=NATIVE_URI, challenge=challenge),
+            {"client_id": party.public},
+        ),
+    ):
+        stored = (await offer(party, code, **where)).code_stored
+        assert stored is party.state.settings.is_postgres, code
+
+
+async def test_a_withdrawn_code_is_gone(party: Party) -> None:
+    code = new_code(party)
+    async with party.env.store.authorizing() as unit:
+        assert await unit.add_code(code)
+        await unit.withdraw_code(code.code_digest)
+    assert await party.env.store.find_code(code.code_digest) is None

@@ -30,6 +30,7 @@ HOT_STATEMENTS = [
     ("_REVOKE_REFRESH_FAMILY", "refresh_tokens_pkey"),
     ("_FIND_ACCESS", "access_tokens_pkey"),
     ("_AUTHORIZE_CONTEXT", "sessions_pkey"),
+    ("_AUTHORIZE_CONTEXT_AND_CODE", "sessions_pkey"),
 ]
 
 

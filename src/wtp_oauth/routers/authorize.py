@@ -21,7 +21,6 @@ from wtp_oauth.services.authorization import (
     InvalidAuthorizationRequest,
     NeedsConsent,
     NeedsLogin,
-    Outcome,
     Redirect,
 )
 from wtp_oauth.state import AppState
@@ -78,20 +77,12 @@ def _query(request: Request) -> list[tuple[str, str]] | None:
 async def authorize(request: Request) -> Response:
     state: AppState = request.app.state.wtp
     params = _query(request)
-    outcome: Outcome | InvalidAuthorizationRequest | None = None
-    # The lookup and the code's INSERT on one connection; the page, if any, is drawn after.
+    # The request's statements on one connection; the page, if any, is drawn after.
     async with state.grant_env.store.authorizing() as store:
         authorization = Authorization(store, state.settings, state.clock)
-        context = await authorization.context(request.cookies.get(SESSION_COOKIE), params)
-        if params is not None:
-            try:
-                checked = authorization.validate(params, context.application)
-                if isinstance(checked, Redirect):
-                    outcome = checked
-                else:
-                    outcome = await authorization.decide(params, checked, context)
-            except InvalidAuthorizationRequest as exc:
-                outcome = exc
+        context, outcome = await authorization.authorize(
+            request.cookies.get(SESSION_COOKIE), params
+        )
     signed_in: Viewer | None = None
     if context.session is not None:
         signed_in = (context.session, context.session.user)

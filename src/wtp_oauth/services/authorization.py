@@ -8,10 +8,14 @@ user editing hidden fields cannot change what is granted or where it is sent.
 
 Signing in with a remembered consent is on every client's sign-in path, so ``Authorization``
 runs on the token store, like the token endpoint: one statement reads the browser's session,
-the client and the consent (:class:`AuthorizeContext`), a second stores the code. Nothing is
-cached between requests, so a revoked consent, a deleted application, a closed session or a
-removed redirect URI count from the very next request. The consent form's answer is a cold
-path and stays on the ORM (``services/consent_form.py``).
+the client and the consent (:class:`AuthorizeContext`) and, on PostgreSQL, stores in passing
+the code the request would get if that consent covers it (a ``ProspectiveCode``). The decision
+is still made here, from what was read, as if nothing had been stored: the stored code is
+issued only if the decision is that very code, and withdrawn otherwise; where the store
+declined it, a second statement stores the code. Nothing is cached between requests, so a
+revoked consent, a deleted application, a closed session or a removed redirect URI count from
+the very next request. The consent form's answer is a cold path and stays on the ORM
+(``services/consent_form.py``).
 """
 
 from __future__ import annotations
@@ -37,10 +41,11 @@ from wtp_oauth.repositories.token_store import (
     ClientApplication,
     NewCode,
     PendingRequest,
+    ProspectiveCode,
 )
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security import pkce
-from wtp_oauth.security.redirect_uris import matches_registered
+from wtp_oauth.security.redirect_uris import MAX_LENGTH, matches_registered
 from wtp_oauth.security.text import has_control, is_identifier
 from wtp_oauth.security.tokens import digest, new_id, new_secret
 from wtp_oauth.services.accounts import session_digest
@@ -72,9 +77,10 @@ class ValidRequest:
 
 @dataclass(frozen=True, slots=True)
 class Redirect:
-    """Send the browser to the client: a code or an error."""
+    """Send the browser to the client: a code (whose digest is ``code_digest``) or an error."""
 
     url: str
+    code_digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,11 @@ class NeedsConsent:
 
 
 Outcome = Redirect | NeedsLogin | NeedsConsent
+
+
+def _bad_state(state: str | None) -> bool:
+    # RFC 6749 Appendix A.5 allows only visible characters in state.
+    return state is not None and (len(state) > _MAX_STATE or has_control(state))
 
 
 def _single(params: list[tuple[str, str]], name: str) -> str | None:
@@ -139,10 +150,33 @@ def issue_code(
         created_at=now,
         expires_at=now + timedelta(seconds=settings.code_ttl),
     )
-    redirect = _redirect(
-        request.redirect_uri, {"code": code, "state": request.state, "iss": settings.issuer}
-    )
-    return record, redirect
+    return record, _code_redirect(settings, request, code, record.code_digest)
+
+
+def _code_redirect(
+    settings: Settings, request: ValidRequest, code: str, code_digest: str
+) -> Redirect:
+    params = {"code": code, "state": request.state, "iss": settings.issuer}
+    return Redirect(_redirect(request.redirect_uri, params).url, code_digest)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prospect:
+    """A code offered to the store with the lookup, and the code itself."""
+
+    code: str
+    record: ProspectiveCode
+
+    def is_for(self, request: ValidRequest) -> bool:
+        # The client and the user are the ones the lookup found, as for the request.
+        return (
+            self.record.redirect_uri == request.redirect_uri
+            and self.record.scope == format_scope(request.scopes)
+            and self.record.code_challenge == request.code_challenge
+        )
+
+    def issued_by(self, outcome: object) -> bool:
+        return isinstance(outcome, Redirect) and outcome.code_digest == self.record.code_digest
 
 
 # Refused by the token store when the application, or the user's session, was deleted between
@@ -158,20 +192,75 @@ class Authorization:
         self._settings = settings
         self._clock = clock
 
-    async def context(
+    async def authorize(
         self, session_token: str | None, params: list[tuple[str, str]] | None
-    ) -> AuthorizeContext:
-        """What the request needs from storage, in one read: the session behind the cookie
-        value ``session_token``, the application the first ``client_id`` names, their consent.
+    ) -> tuple[AuthorizeContext, Outcome | InvalidAuthorizationRequest | None]:
+        """The request with query ``params`` from the browser whose session cookie holds
+        ``session_token``: what was read, and what to do (an error to show, or None when the
+        query is not UTF-8 — the session is still looked up, for the page)."""
+        now = self._clock()
+        prospect = self._prospect(params, now) if params is not None else None
+        context = await self._context(session_token, params, now, prospect)
+        stored = prospect if prospect is not None and context.code_stored else None
+        if params is None:
+            outcome: Outcome | InvalidAuthorizationRequest | None = None
+        else:
+            try:
+                checked = self.validate(params, context.application)
+                if isinstance(checked, Redirect):
+                    outcome = checked
+                else:
+                    outcome = await self.decide(params, checked, context, stored)
+            except InvalidAuthorizationRequest as exc:
+                outcome = exc
+        if stored is not None and not stored.issued_by(outcome):
+            # Not the code to issue after all (no rule of today's says so): no grant is left.
+            await self._store.withdraw_code(stored.record.code_digest)
+        return context, outcome
 
-        ``params`` None (a query that is not UTF-8) still looks up the session, for the page.
-        """
+    async def _context(
+        self,
+        session_token: str | None,
+        params: list[tuple[str, str]] | None,
+        now: datetime,
+        prospect: _Prospect | None,
+    ) -> AuthorizeContext:
+        """The session behind the cookie value ``session_token``, the application the first
+        ``client_id`` names and their consent, read together, with ``prospect`` offered."""
         client_id = _single(params, "client_id") if params else None
         return await self._store.authorize_context(
             session_digest=session_digest(session_token),
             client_id=client_id if client_id and is_identifier(client_id) else None,
-            now=self._clock(),
+            now=now,
+            code=prospect.record if prospect is not None else None,
         )
+
+    def _prospect(self, params: list[tuple[str, str]], now: datetime) -> _Prospect | None:
+        """The code these parameters get if the store finds a consent that covers them; None
+        when they alone rule a code out (the full check comes after the lookup)."""
+        redirect_uri = _single(params, "redirect_uri")
+        # Nothing that could not be registered goes to the database (a NUL, say).
+        if not redirect_uri or len(redirect_uri) > MAX_LENGTH or has_control(redirect_uri):
+            return None
+        if _bad_state(_single(params, "state")):
+            return None
+        try:
+            scopes, challenge, prompt = self._checked(params, public=False)
+        except OAuthError:
+            return None
+        if prompt & {"login", "consent"}:
+            return None
+        code = new_secret()
+        record = ProspectiveCode(
+            code_digest=digest(code),
+            redirect_uri=redirect_uri,
+            scope=format_scope(scopes),
+            code_challenge=challenge,
+            family_id=new_id(),
+            created_at=now,
+            expires_at=now + timedelta(seconds=self._settings.code_ttl),
+        )
+        return _Prospect(code, record)
 
     def _trusted_client(
         self, params: list[tuple[str, str]], application: ClientApplication | None
@@ -194,9 +283,10 @@ class Authorization:
         return application, redirect_uri
 
     def _checked(
-        self, params: list[tuple[str, str]], application: ClientApplication
+        self, params: list[tuple[str, str]], *, public: bool
     ) -> tuple[frozenset[str], str | None, frozenset[str]]:
-        """Scopes, PKCE challenge and prompt, or an ``OAuthError`` to redirect."""
+        """Scopes, PKCE challenge and prompt for a public client or not, or an ``OAuthError``
+        to redirect."""
         repeated = sorted(
             key
             for key, n in Counter(key for key, _ in params).items()
@@ -220,7 +310,7 @@ class Authorization:
                 raise InvalidRequest("code_challenge_method must be S256 (plain is not allowed).")
             if not challenge or not pkce.is_valid_challenge(challenge):
                 raise InvalidRequest("code_challenge must be 43 base64url characters (S256).")
-        elif application.is_public:
+        elif public:
             raise InvalidRequest("Public clients must use PKCE (code_challenge with S256).")
         prompt = frozenset((_single(params, "prompt") or "").split())
         if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
@@ -234,8 +324,8 @@ class Authorization:
         :meth:`context`); a bad client or redirect URI raises, anything else redirects."""
         application, redirect_uri = self._trusted_client(params, application)
         state = _single(params, "state")
-        if state is not None and (len(state) > _MAX_STATE or has_control(state)):
-            # Not echoed: RFC 6749 Appendix A.5 allows only visible characters in state.
+        if _bad_state(state):
+            # Not echoed (RFC 6749 Appendix A.5).
             return error_redirect(
                 self._settings,
                 InvalidRequest("state is too long or holds control characters."),
@@ -243,15 +333,22 @@ class Authorization:
                 None,
             )
         try:
-            scopes, challenge, prompt = self._checked(params, application)
+            scopes, challenge, prompt = self._checked(params, public=application.is_public)
         except OAuthError as error:
             return error_redirect(self._settings, error, redirect_uri, state)
         return ValidRequest(application, redirect_uri, scopes, state, challenge, prompt)
 
     async def decide(
-        self, params: list[tuple[str, str]], request: ValidRequest, context: AuthorizeContext
+        self,
+        params: list[tuple[str, str]],
+        request: ValidRequest,
+        context: AuthorizeContext,
+        stored: _Prospect | None = None,
     ) -> Outcome:
-        """Sign in, reuse a remembered consent, or ask (SPEC §5; OIDC Core §3.1.2.1 prompt)."""
+        """Sign in, reuse a remembered consent, or ask (SPEC §5; OIDC Core §3.1.2.1 prompt).
+
+        ``stored`` is a code the store kept with the lookup: issued if it is the one to issue.
+        """
         signed_in = context.session
         if signed_in is None or "login" in request.prompt:
             if "none" in request.prompt:
@@ -270,6 +367,10 @@ class Authorization:
         consent = context.consent_scope
         remembered = consent is not None and request.scopes <= parse_scope(consent)
         if remembered and "consent" not in request.prompt:
+            if stored is not None and stored.is_for(request):
+                return _code_redirect(
+                    self._settings, request, stored.code, stored.record.code_digest
+                )
             code, redirect = issue_code(self._settings, self._clock(), request, signed_in.user.id)
             if not await self._store.add_code(code):
                 raise InvalidAuthorizationRequest(_GONE)

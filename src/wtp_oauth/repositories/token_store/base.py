@@ -12,7 +12,9 @@ why it did not (one round trip per request, docs/performance.md).
 
 The authorization endpoint's sign-in with remembered consent is on every client's sign-in
 path too: :meth:`TokenStore.authorize_context` reads the session, the client and the consent
-in one statement, and :meth:`TokenStore.add_code` stores the code in a second.
+in one statement and, where the store can, stores the code that the request asks for in the
+same statement when what it read allows it (:class:`ProspectiveCode`); otherwise
+:meth:`TokenStore.add_code` stores the code in a second.
 """
 
 from __future__ import annotations
@@ -194,10 +196,17 @@ class AuthorizeContext:
     session: SignedInSession | None
     application: ClientApplication | None
     consent_scope: str | None
+    # Whether the store kept the prospective code it was offered (see ProspectiveCode).
+    code_stored: bool = False
 
     @classmethod
     def of(
-        cls, session_digest: str | None, row: Mapping[Any, Any], redirect_uris: list[str]
+        cls,
+        session_digest: str | None,
+        row: Mapping[Any, Any],
+        redirect_uris: list[str],
+        *,
+        code_stored: bool = False,
     ) -> AuthorizeContext:
         """From the row of both stores' lookup: NULL user columns mean no live session, a NULL
         owner no application; ``redirect_uris`` decoded by the store that read them."""
@@ -215,7 +224,12 @@ class AuthorizeContext:
                 redirect_uris=redirect_uris,
                 owner_username=row["owner_username"],
             )
-        return cls(session=session, application=application, consent_scope=row["consent_scope"])
+        return cls(
+            session=session,
+            application=application,
+            consent_scope=row["consent_scope"],
+            code_stored=code_stored,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +245,41 @@ class NewCode:
     family_id: str
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProspectiveCode:
+    """The code an authorization request gets if it is a sign-in with remembered consent,
+    offered to :meth:`AuthorizeStore.authorize_context` so that the lookup and the code's
+    ``INSERT`` can be one statement. The client and the user are the ones the lookup finds.
+
+    A store that takes the offer stores the code only if what it read allows it: a live
+    session, an application that lists ``redirect_uri`` exactly, a challenge if the application
+    is public, and a consent of the session's user to that application that covers ``scope``.
+    The caller still decides, from the context, as if nothing had been stored, and withdraws a
+    stored code it does not issue (:meth:`AuthorizeStore.withdraw_code`).
+    """
+
+    code_digest: str
+    redirect_uri: str
+    scope: str
+    code_challenge: str | None
+    family_id: str
+    created_at: datetime
+    expires_at: datetime
+
+    def as_new_code(self, client_id: str, user_id: str) -> NewCode:
+        return NewCode(
+            code_digest=self.code_digest,
+            client_id=client_id,
+            user_id=user_id,
+            redirect_uri=self.redirect_uri,
+            scope=self.scope,
+            code_challenge=self.code_challenge,
+            family_id=self.family_id,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,13 +301,26 @@ class AuthorizeStore(Protocol):
     """What the authorization endpoint reads and writes (``TokenStore.authorizing``)."""
 
     async def authorize_context(
-        self, *, session_digest: str | None, client_id: str | None, now: datetime
+        self,
+        *,
+        session_digest: str | None,
+        client_id: str | None,
+        now: datetime,
+        code: ProspectiveCode | None = None,
     ) -> AuthorizeContext:
         """The session with digest ``session_digest`` if it is live at ``now``, the application
-        ``client_id``, and the consent between them, read together (None: nothing to find)."""
+        ``client_id``, and the consent between them, read together (None: nothing to find).
+
+        ``code``, if given, may be stored for that client and the session's user in the same
+        statement, on the conditions :class:`ProspectiveCode` names; ``code_stored`` says
+        whether it was. A store is free to decline every offer.
+        """
 
     async def add_code(self, code: NewCode) -> bool:
         """Store an authorization code; False if its application or user no longer exists."""
+
+    async def withdraw_code(self, code_digest: str) -> None:
+        """Delete a code that was stored but never issued."""
 
     async def add_pending_request(self, request: PendingRequest) -> bool:
         """Store a request awaiting consent; False if its session or application is gone."""

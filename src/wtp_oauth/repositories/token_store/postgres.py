@@ -30,6 +30,7 @@ from wtp_oauth.repositories.token_store.base import (
     NewCode,
     NewTokens,
     PendingRequest,
+    ProspectiveCode,
     RefreshTokenRecord,
     UserProfile,
 )
@@ -201,11 +202,31 @@ SELECT {_USER_COLUMNS}, a.client_id, a.name, a.description, a.client_type, a.red
   LEFT JOIN consents c ON c.user_id = u.id AND c.client_id = a.client_id
 """
 
+# The lookup above and, in the same statement, the prospective code ($4 digest, $5 redirect
+# URI, $6 scope, $7 challenge, $8 family, $9 creation, $10 expiry) for the application and the
+# session's user, on the conditions of base.ProspectiveCode.
+_AUTHORIZE_CONTEXT_AND_CODE = f"""
+WITH ctx AS MATERIALIZED ({_AUTHORIZE_CONTEXT}), code AS (
+  INSERT INTO authorization_codes (code_digest, client_id, user_id, redirect_uri, scope,
+                                   code_challenge, family_id, created_at, expires_at)
+  SELECT $4, ctx.client_id, ctx.id, $5::text, $6::text, $7::text, $8, $9, $10
+    FROM ctx
+   WHERE ctx.id IS NOT NULL AND ctx.owner_username IS NOT NULL
+     AND ctx.redirect_uris::jsonb ? $5::text
+     AND (ctx.client_type <> 'public' OR $7::text IS NOT NULL)
+     AND string_to_array(ctx.consent_scope, ' ') @> string_to_array($6::text, ' ')
+  RETURNING 1
+)
+SELECT ctx.*, EXISTS (SELECT FROM code) AS code_stored FROM ctx
+"""
+
 _ADD_CODE = """
 INSERT INTO authorization_codes (code_digest, client_id, user_id, redirect_uri, scope,
                                  code_challenge, family_id, created_at, expires_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
+
+_WITHDRAW_CODE = "DELETE FROM authorization_codes WHERE code_digest = $1"
 
 _ADD_PENDING_REQUEST = """
 INSERT INTO authorization_requests (id_digest, session_digest, client_id, redirect_uri, scope,
@@ -296,14 +317,41 @@ class _Authorizing:
         self._db = db
 
     async def authorize_context(
-        self, *, session_digest: str | None, client_id: str | None, now: datetime
+        self,
+        *,
+        session_digest: str | None,
+        client_id: str | None,
+        now: datetime,
+        code: ProspectiveCode | None = None,
     ) -> AuthorizeContext:
-        row = await self._db.fetchrow(_AUTHORIZE_CONTEXT, session_digest, client_id, now)
+        row = None
+        if code is not None:
+            try:
+                row = await self._db.fetchrow(
+                    _AUTHORIZE_CONTEXT_AND_CODE,
+                    session_digest,
+                    client_id,
+                    now,
+                    code.code_digest,
+                    code.redirect_uri,
+                    code.scope,
+                    code.code_challenge,
+                    code.family_id,
+                    code.created_at,
+                    code.expires_at,
+                )
+            except asyncpg.ForeignKeyViolationError:
+                # The application or the user was deleted as the code went in: read again,
+                # without it, and let the caller see what is gone.
+                row = None
+        if row is None:
+            row = await self._db.fetchrow(_AUTHORIZE_CONTEXT, session_digest, client_id, now)
         assert row is not None  # always one row: the lookup is LEFT JOINs on (SELECT 1)
         # A json column: asyncpg hands over its text (NULL when there is no application).
         uris = row["redirect_uris"]
         redirect_uris = [] if uris is None else json.loads(uris)
-        return AuthorizeContext.of(session_digest, row, redirect_uris)
+        stored = code is not None and row.get("code_stored", False)
+        return AuthorizeContext.of(session_digest, row, redirect_uris, code_stored=stored)
 
     async def add_code(self, code: NewCode) -> bool:
         return await self._insert(
@@ -318,6 +366,9 @@ class _Authorizing:
             code.created_at,
             code.expires_at,
         )
+
+    async def withdraw_code(self, code_digest: str) -> None:
+        await self._db.execute(_WITHDRAW_CODE, code_digest)
 
     async def add_pending_request(self, request: PendingRequest) -> bool:
         return await self._insert(
@@ -414,14 +465,22 @@ class PostgresTokenStore:
         await self._pool.execute(_REVOKE_FAMILY, family_id, now)
 
     async def authorize_context(
-        self, *, session_digest: str | None, client_id: str | None, now: datetime
+        self,
+        *,
+        session_digest: str | None,
+        client_id: str | None,
+        now: datetime,
+        code: ProspectiveCode | None = None,
     ) -> AuthorizeContext:
         return await _Authorizing(self._pool).authorize_context(
-            session_digest=session_digest, client_id=client_id, now=now
+            session_digest=session_digest, client_id=client_id, now=now, code=code
         )
 
     async def add_code(self, code: NewCode) -> bool:
         return await _Authorizing(self._pool).add_code(code)
+
+    async def withdraw_code(self, code_digest: str) -> None:
+        await _Authorizing(self._pool).withdraw_code(code_digest)
 
     async def add_pending_request(self, request: PendingRequest) -> bool:
         return await _Authorizing(self._pool).add_pending_request(request)

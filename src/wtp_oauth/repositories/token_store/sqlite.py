@@ -17,7 +17,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, literal, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -44,6 +44,7 @@ from wtp_oauth.repositories.token_store.base import (
     NewCode,
     NewTokens,
     PendingRequest,
+    ProspectiveCode,
     RefreshTokenRecord,
     UserProfile,
 )
@@ -303,8 +304,14 @@ class SQLiteTokenStore:
                 )
 
     async def authorize_context(
-        self, *, session_digest: str | None, client_id: str | None, now: datetime
+        self,
+        *,
+        session_digest: str | None,
+        client_id: str | None,
+        now: datetime,
+        code: ProspectiveCode | None = None,
     ) -> AuthorizeContext:
+        # The offered code is declined: in-process, a second statement costs no round trip.
         params = {"session_digest": session_digest, "client_id": client_id, "now": now}
         async with self._engine.connect() as conn:
             row = (await conn.execute(_AUTHORIZE_CONTEXT, params)).one()
@@ -312,6 +319,10 @@ class SQLiteTokenStore:
 
     async def add_code(self, code: NewCode) -> bool:
         return await self._insert(_codes, asdict(code))
+
+    async def withdraw_code(self, code_digest: str) -> None:
+        async with self._writing() as conn:
+            await conn.execute(delete(_codes).where(_codes.c.code_digest == code_digest))
 
     async def add_pending_request(self, request: PendingRequest) -> bool:
         return await self._insert(_requests, asdict(request))
