@@ -46,8 +46,14 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def compare(data: dict[str, Any], row: Row) -> tuple[Row | None, float | None, float | None]:
-    """The matching baseline row, the ratio of requests/s and the ratio of p99."""
-    base = _baseline(data, BASELINE_OF.get(row["scenario"], ""), row["connections"])
+    """The matching baseline row, the ratio of requests/s and the ratio of p99.
+
+    The baseline is the one measured next to the row's own runs (``paired_baseline``: one
+    baseline run right before each of them) where there is one, else the baseline's series.
+    """
+    base: Row | None = row.get("paired_baseline") or _baseline(
+        data, BASELINE_OF.get(row["scenario"], ""), row["connections"]
+    )
     if base is None:
         return None, None, None
     return base, _ratio(row["rps"], base["rps"]), _ratio(row["p99_ms"], base["p99_ms"])
@@ -76,8 +82,8 @@ def _table(data: dict[str, Any], rows: list[Row], *, with_baseline: bool) -> lis
         if with_baseline:
             base, rps_ratio, p99_ratio = compare(data, row)
             line += (
-                f" {_fmt(base and base['rps'], 0)} | {_fmt(rps_ratio)} |"
-                f" {_fmt(base and base['p99_ms'], 1)} | {_fmt(p99_ratio)} |"
+                f" {_fmt(base['rps'] if base else None, 0)} | {_fmt(rps_ratio)} |"
+                f" {_fmt(base['p99_ms'] if base else None, 1)} | {_fmt(p99_ratio)} |"
             )
         lines.append(line)
     return lines

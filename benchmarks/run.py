@@ -2,7 +2,8 @@
 
 1. A fresh PostgreSQL database; the baseline app (FastAPI + asyncpg, two workers) measured on it.
 2. ``wtp-oauth serve --workers 2`` on the same database; users, applications, consents and
-   tokens prepared; each scenario at each concurrency.
+   tokens prepared; each scenario at each concurrency, each run right after a run of the
+   matching baseline (its ``paired_baseline``), so that a ratio compares what ran together.
 3. The same scenarios on a fresh SQLite file with one worker.
 4. ``benchmarks/results/<time>/``: results.json, results.md, chart.png (and ``latest``).
 """
@@ -16,7 +17,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -45,6 +46,37 @@ def _log(message: str) -> None:
     print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+# Runs the baseline scenario that matches a scenario, at a concurrency.
+Pairing = Callable[[Scenario, int], Measurement]
+
+
+def _run(
+    server: Server,
+    scenario: Scenario,
+    connections: int,
+    work: Path,
+    args: argparse.Namespace,
+    *,
+    label: str,
+    database: Database,
+) -> Measurement:
+    m = measure(
+        server,
+        scenario,
+        work,
+        connections=connections,
+        duration=args.duration,
+        threads=args.threads,
+        database=database.name or None,
+        settle=lambda: checkpoint(database),
+    )
+    _log(
+        f"{label} {scenario.name:16} c={connections:<4} {m.rps:8.1f} req/s  "
+        f"p50 {m.p50_ms:7.1f} ms  p99 {m.p99_ms:7.1f} ms  errors {m.errors}"
+    )
+    return m
+
+
 def _series(
     server: Server,
     scenarios: list[Scenario],
@@ -53,30 +85,27 @@ def _series(
     *,
     label: str,
     database: Database,
-) -> list[Measurement]:
+    pairing: Pairing | None = None,
+) -> list[dict[str, object]]:
+    """Each scenario at each concurrency, as rows of results.json; with ``pairing``, each run
+    comes right after a run of its baseline, whose median is the row's ``paired_baseline``."""
     results = []
     for scenario in scenarios:
         for connections in args.connections:
             # The targets' concurrency is measured several times: see median_of.
             repeats = args.repeat if connections == report.TARGET_CONNECTIONS else 1
-            runs = []
+            runs, baselines = [], []
             for _ in range(repeats):
-                m = measure(
-                    server,
-                    scenario,
-                    work,
-                    connections=connections,
-                    duration=args.duration,
-                    threads=args.threads,
-                    database=database.name or None,
-                    settle=lambda: checkpoint(database),
+                if pairing is not None:
+                    baselines.append(pairing(scenario, connections))
+                run = _run(
+                    server, scenario, connections, work, args, label=label, database=database
                 )
-                _log(
-                    f"{label} {scenario.name:16} c={connections:<4} {m.rps:8.1f} req/s  "
-                    f"p50 {m.p50_ms:7.1f} ms  p99 {m.p99_ms:7.1f} ms  errors {m.errors}"
-                )
-                runs.append(m)
-            results.append(median_of(runs))
+                runs.append(run)
+            row = median_of(runs).as_dict()
+            if baselines:
+                row["paired_baseline"] = median_of(baselines).as_dict()
+            results.append(row)
     return results
 
 
@@ -96,18 +125,29 @@ def _warm_up(
         )
 
 
-def _baselines(database: Database, work: Path, args: argparse.Namespace) -> list[Measurement]:
+def _start_baseline(database: Database, work: Path, args: argparse.Namespace) -> Server:
     import asyncio
 
     asyncio.run(prepare_tables(database.dsn))
     pools = Settings(database_url=database.url, workers=args.workers).token_pools
     server = baseline_server(database, args.workers, pools, work).start()
     try:
-        scenarios = baseline_scenarios(args.threads)
-        _warm_up(server, scenarios, work, args)
-        return _series(server, scenarios, work, args, label="baseline", database=database)
-    finally:
+        _warm_up(server, baseline_scenarios(args.threads), work, args)
+    except BaseException:
         server.stop()
+        raise
+    return server
+
+
+def _pairing(server: Server, database: Database, work: Path, args: argparse.Namespace) -> Pairing:
+    """Runs of the baseline app (left running, idle in between) to pair with the scenarios'."""
+    by_kind = {s.baseline: s for s in baseline_scenarios(args.threads)}
+
+    def pair(scenario: Scenario, connections: int) -> Measurement:
+        base = by_kind[scenario.baseline]
+        return _run(server, base, connections, work, args, label="  paired", database=database)
+
+    return pair
 
 
 def _fixture(server: Server, database: Database, n_tokens: int) -> Fixture:
@@ -118,8 +158,12 @@ def _fixture(server: Server, database: Database, n_tokens: int) -> Fixture:
 
 
 def _wtp(
-    database: Database, workers: int, work: Path, args: argparse.Namespace
-) -> tuple[list[Measurement], list[float]]:
+    database: Database,
+    workers: int,
+    work: Path,
+    args: argparse.Namespace,
+    pairing: Pairing | None = None,
+) -> tuple[list[dict[str, object]], list[float]]:
     server = wtp_server(database, workers, work).start()
     try:
         _log(f"{database.kind}: preparing users, applications, consents and tokens")
@@ -128,7 +172,9 @@ def _wtp(
         scenarios = [s for s in wtp_scenarios(context) if s.name in args.scenarios]
         _warm_up(server, scenarios, work, args)
         label = f"{database.kind}/{workers}w"
-        results = _series(server, scenarios, work, args, label=label, database=database)
+        results = _series(
+            server, scenarios, work, args, label=label, database=database, pairing=pairing
+        )
         memory = [round(rss_mb(pid), 1) for pid in server.worker_pids()]
         _log(f"{label} RSS per worker after the run: {memory} MB")
         return results, memory
@@ -209,19 +255,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if not args.no_postgres:
         postgres = create_postgres()
+        baseline: Server | None = None
         try:
+            pairing = None
             if not args.no_baseline:
-                data["baseline"] = [m.as_dict() for m in _baselines(postgres, work, args)]
-            results, memory = _wtp(postgres, args.workers, work, args)
-            data["postgres"] = [m.as_dict() for m in results]
+                baseline = _start_baseline(postgres, work, args)
+                data["baseline"] = _series(
+                    baseline,
+                    baseline_scenarios(args.threads),
+                    work,
+                    args,
+                    label="baseline",
+                    database=postgres,
+                )
+                pairing = _pairing(baseline, postgres, work, args)
+            results, memory = _wtp(postgres, args.workers, work, args, pairing)
+            data["postgres"] = results
             data["postgres_rss_mb"] = memory
         finally:
+            if baseline is not None:
+                baseline.stop()
             postgres.drop()
     if not args.no_sqlite:
         sqlite = create_sqlite(work)
         try:
             results, memory = _wtp(sqlite, 1, work, args)
-            data["sqlite"] = [m.as_dict() for m in results]
+            data["sqlite"] = results
             data["sqlite_rss_mb"] = memory
         finally:
             sqlite.drop()

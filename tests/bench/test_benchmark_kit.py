@@ -110,6 +110,25 @@ def test_the_report_compares_each_scenario_with_its_baseline() -> None:
     assert "| (c) GET /api/users/@me | 64 | 800 |" in text
 
 
+def test_a_scenario_is_compared_with_the_baseline_runs_paired_with_its_own() -> None:
+    # The baseline's series ran minutes earlier, on a faster machine than the scenario met;
+    # the runs paired with the scenario's are what it is compared with.
+    data = _data()
+    data["postgres"] = [
+        {**_row("me", 800, 14), "paired_baseline": _row("baseline_select", 900, 12)},
+        _row("code_exchange", 400, 25),
+    ]
+    checks = dict(report.targets(data))
+    assert checks["(c) GET /api/users/@me: req/s ≥ 75% of baseline (89%)"]
+    assert checks[
+        "(c) GET /api/users/@me: p99 ≤ 1.5× baseline (1.17×; runs 14.0 ms, baseline's 12.0 ms)"
+    ]
+    # A row without paired runs falls back on the baseline's series.
+    assert checks["(a) code exchange: req/s ≥ 60% of baseline (80%)"]
+    row = "| (c) GET /api/users/@me | 64 | 800 | 1.0 | 14.0 | 0 | 0.20 + 0.10 | 900 | 0.89 | 12.0 |"
+    assert row in report.markdown(data)
+
+
 def test_repeated_runs_are_reported_as_their_median() -> None:
     # One run that met a stall of the machine (p99 900 ms) does not decide the p99 alone.
     runs = [
