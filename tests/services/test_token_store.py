@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import asyncpg
 import pytest
 
 from tests.helpers import REDIRECT_URI, pkce_pair
@@ -31,7 +32,7 @@ from wtp_oauth.repositories.token_store import (
     PendingRequest,
     ProspectiveCode,
 )
-from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore
+from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore, asyncpg_dsn
 from wtp_oauth.security.pkce import s256
 from wtp_oauth.security.tokens import digest, new_id, new_secret
 from wtp_oauth.services.client_auth import THROTTLE_WINDOW
@@ -538,4 +539,28 @@ async def test_a_withdrawn_code_is_gone(party: Party) -> None:
     async with party.env.store.authorizing() as unit:
         assert await unit.add_code(code)
         await unit.withdraw_code(code.code_digest)
+    assert await party.env.store.find_code(code.code_digest) is None
+
+
+async def test_an_application_deleted_as_its_code_goes_in_leaves_no_code(party: Party) -> None:
+    # The statement reads the application, then its INSERT's foreign key check waits for the
+    # transaction deleting it; once that commits, the check fails, and the store reads again.
+    if not party.state.settings.is_postgres:
+        pytest.skip("SQLite declines the prospective code")
+    await party.code()
+    code = prospective(party)
+    deleting = await asyncpg.connect(asyncpg_dsn(party.state.settings.database_url))
+    try:
+        transaction = deleting.transaction()
+        await transaction.start()
+        await deleting.execute("DELETE FROM applications WHERE client_id = $1", party.confidential)
+        lookup = asyncio.ensure_future(offer(party, code))
+        await asyncio.sleep(0.3)
+        assert not lookup.done()  # waiting on the deleting transaction's lock
+        await transaction.commit()
+        found = await asyncio.wait_for(lookup, timeout=5)
+    finally:
+        await deleting.close()
+    assert not found.code_stored
+    assert found.application is None and found.session is not None
     assert await party.env.store.find_code(code.code_digest) is None
