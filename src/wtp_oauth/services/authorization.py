@@ -199,7 +199,8 @@ class Authorization:
         ``session_token``: what was read, and what to do (an error to show, or None when the
         query is not UTF-8 — the session is still looked up, for the page)."""
         now = self._clock()
-        prospect = self._prospect(params, now) if params is not None else None
+        # No session cookie, no code: nothing to offer.
+        prospect = self._prospect(params, now) if params is not None and session_token else None
         context = await self._context(session_token, params, now, prospect)
         stored = prospect if prospect is not None and context.code_stored else None
         if params is None:

@@ -268,19 +268,6 @@ class ProspectiveCode:
     created_at: datetime
     expires_at: datetime
 
-    def as_new_code(self, client_id: str, user_id: str) -> NewCode:
-        return NewCode(
-            code_digest=self.code_digest,
-            client_id=client_id,
-            user_id=user_id,
-            redirect_uri=self.redirect_uri,
-            scope=self.scope,
-            code_challenge=self.code_challenge,
-            family_id=self.family_id,
-            created_at=self.created_at,
-            expires_at=self.expires_at,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class PendingRequest:
