@@ -393,10 +393,15 @@ class _Authorizing:
         return True
 
 
-class PostgresTokenStore:
-    """``TokenStore`` over two :class:`ConnectionPool`: one for writes, one for reads."""
+class PostgresTokenStore(_Authorizing):
+    """``TokenStore`` over two :class:`ConnectionPool`: one for writes, one for reads.
+
+    The authorize link's statements, called on the store itself, run on the write pool (one
+    connection each); :meth:`authorizing` holds one connection for a request's statements.
+    """
 
     def __init__(self, writes: ConnectionPool, reads: ConnectionPool) -> None:
+        super().__init__(writes)
         self._pool = writes
         self._reads = reads
 
@@ -463,27 +468,6 @@ class PostgresTokenStore:
 
     async def revoke_family(self, family_id: str, now: datetime) -> None:
         await self._pool.execute(_REVOKE_FAMILY, family_id, now)
-
-    async def authorize_context(
-        self,
-        *,
-        session_digest: str | None,
-        client_id: str | None,
-        now: datetime,
-        code: ProspectiveCode | None = None,
-    ) -> AuthorizeContext:
-        return await _Authorizing(self._pool).authorize_context(
-            session_digest=session_digest, client_id=client_id, now=now, code=code
-        )
-
-    async def add_code(self, code: NewCode) -> bool:
-        return await _Authorizing(self._pool).add_code(code)
-
-    async def withdraw_code(self, code_digest: str) -> None:
-        await _Authorizing(self._pool).withdraw_code(code_digest)
-
-    async def add_pending_request(self, request: PendingRequest) -> bool:
-        return await _Authorizing(self._pool).add_pending_request(request)
 
     @asynccontextmanager
     async def authorizing(self) -> AsyncIterator[AuthorizeStore]:
