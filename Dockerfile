@@ -1,7 +1,6 @@
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md alembic.ini ./
-COPY alembic ./alembic
+COPY pyproject.toml README.md ./
 COPY src ./src
 RUN pip install --no-cache-dir -e .
 ENV WTP_DATABASE_URL=sqlite+aiosqlite:////data/wtp_oauth.db

@@ -10,6 +10,9 @@ from sqlmodel import Column, Field, SQLModel
 
 from wtp_oauth.models.types import UTCDateTime
 
+# What an application may use when it does not say (SPEC §11).
+DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
+
 
 class ClientType(StrEnum):
     """RFC 6749 §2.1."""
@@ -29,6 +32,15 @@ class Application(SQLModel, table=True):
     # SHA-256 of the client secret; None for public clients.
     secret_digest: str | None = Field(default=None, max_length=64)
     redirect_uris: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # RFC 7591 §2 names of the grants this application may use (SPEC §11).
+    grant_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_GRANT_TYPES),
+        sa_column=Column(JSON, nullable=False),
+    )
+    post_logout_redirect_uris: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    id_token_signed_response_alg: str = Field(default="ES256", max_length=8)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 

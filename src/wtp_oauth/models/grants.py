@@ -8,10 +8,18 @@ authorization: the code and every access and refresh token descended from it sha
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Column, Field, SQLModel
 
 from wtp_oauth.models.types import UTCDateTime
+
+
+class SubjectType(StrEnum):
+    """Whom a token speaks for: a user who granted it, or the client itself."""
+
+    user = "user"
+    client = "client"
 
 
 class AuthorizationRequest(SQLModel, table=True):
@@ -74,7 +82,12 @@ class AccessToken(SQLModel, table=True):
     client_id: str = Field(
         foreign_key="applications.client_id", ondelete="CASCADE", index=True, max_length=64
     )
-    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32)
+    # The token's subject (SPEC §13): a user, or with ``subject_type`` "client" (a machine
+    # client's own token) no user at all.
+    user_id: str | None = Field(
+        default=None, foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32
+    )
+    subject_type: str = Field(default=SubjectType.user, max_length=8)
     scope: str = Field(max_length=1000)
     family_id: str = Field(index=True, max_length=32)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -90,7 +103,12 @@ class RefreshToken(SQLModel, table=True):
     client_id: str = Field(
         foreign_key="applications.client_id", ondelete="CASCADE", index=True, max_length=64
     )
-    user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32)
+    # The token's subject (SPEC §13): a user, or with ``subject_type`` "client" (a machine
+    # client's own token) no user at all.
+    user_id: str | None = Field(
+        default=None, foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32
+    )
+    subject_type: str = Field(default=SubjectType.user, max_length=8)
     scope: str = Field(max_length=1000)
     family_id: str = Field(index=True, max_length=32)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
