@@ -27,7 +27,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import FastAPI, Request
 
-from wtp_oauth.repositories.token_store.pool import ConnectionPool
+from wtp_oauth.storage.postgres.pool import ConnectionPool
 
 ITEMS = 10_000
 

@@ -10,7 +10,7 @@ needs one fresh code per request — tens of thousands per run. Asking ``/oauth/
 each would take longer than the measurement itself, so :func:`insert_codes` writes them straight
 into ``authorization_codes`` through the project's own table definition, with the project's own
 digest function, for users who really granted consent through the API — the same row that
-``services.authorization.issue_code`` writes. The authorize endpoint itself is measured by the
+``oauth.grants.authorization_code.authorize.issue_code`` writes. The authorize endpoint itself is measured by the
 sign-in scenario, and ``tests/bench`` checks that such a code is redeemed by the server.
 """
 

@@ -17,15 +17,14 @@ from wtp_oauth import __version__, http_errors
 from wtp_oauth.clock import Clock, utcnow
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
-from wtp_oauth.hot_paths import HotPaths
+from wtp_oauth.hot_paths import HOT_ROUTES, HotPaths
 from wtp_oauth.middleware import BodyLimit, SecurityHeaders
+from wtp_oauth.oauth.context import OAuthContext, Storage
 from wtp_oauth.repositories.server import load_secret_key
-from wtp_oauth.repositories.token_store.base import TokenStore
-from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore
-from wtp_oauth.repositories.token_store.sqlite import SQLiteTokenStore
 from wtp_oauth.routers import accounts, authorize, clients, portal, token, users, well_known
-from wtp_oauth.services.grants import GrantEnv
 from wtp_oauth.state import AppState
+from wtp_oauth.storage.postgres.store import PostgresStore
+from wtp_oauth.storage.sqlite.store import SQLiteStore
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -75,11 +74,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-async def _token_store(settings: Settings, state_engine: Any) -> TokenStore:
+async def _storage(settings: Settings, state_engine: Any) -> Storage:
     if settings.is_postgres:
         reads, writes = settings.token_pools
-        return await PostgresTokenStore.connect(settings.database_url, reads=reads, writes=writes)
-    return SQLiteTokenStore(state_engine)
+        return await PostgresStore.connect(settings.database_url, reads=reads, writes=writes)
+    return SQLiteStore(state_engine)
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
@@ -90,13 +89,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         session_factory = create_session_factory(engine)
-        store = await _token_store(settings, engine)
+        store = await _storage(settings, engine)
         try:
             app.state.wtp = AppState(
                 settings=settings,
                 engine=engine,
                 session_factory=session_factory,
-                grant_env=GrantEnv(store=store, settings=settings, clock=clock),
+                oauth=OAuthContext(store=store, settings=settings, clock=clock),
                 secret_key=settings.secret_key or await load_secret_key(session_factory),
                 templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
                 clock=clock,
@@ -130,8 +129,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     # Innermost first: the hot paths are served inside the security headers and body limit.
-    hot = {**token.HOT_ENDPOINTS, **users.HOT_ENDPOINTS, **authorize.HOT_ENDPOINTS}
-    app.add_middleware(HotPaths, endpoints=hot)
+    app.add_middleware(HotPaths, endpoints=HOT_ROUTES.endpoints)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_size=settings.max_body_size)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -14,12 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from wtp_oauth.errors import DomainError, NotSignedIn
 from wtp_oauth.models import BrowserSession, User
-from wtp_oauth.repositories.token_store import AccessTokenRecord
-from wtp_oauth.services import bearer
+from wtp_oauth.oauth.context import OAuthContext
+from wtp_oauth.oauth.endpoints import bearer
+from wtp_oauth.oauth.records import AccessTokenRecord
 from wtp_oauth.services.accounts import Accounts
 from wtp_oauth.services.applications import Applications
 from wtp_oauth.services.consent_form import ConsentForm
-from wtp_oauth.services.grants import GrantEnv
 from wtp_oauth.services.users import Users
 from wtp_oauth.state import AppState
 
@@ -47,13 +47,6 @@ async def get_db(state: StateDep) -> AsyncIterator[AsyncSession]:
 
 
 DbDep = Annotated[AsyncSession, Depends(get_db, scope="function")]
-
-
-async def get_grant_env(state: StateDep) -> GrantEnv:
-    return state.grant_env
-
-
-GrantEnvDep = Annotated[GrantEnv, Depends(get_grant_env)]
 
 
 async def get_accounts(db: DbDep, state: StateDep) -> Accounts:
@@ -110,11 +103,11 @@ async def require_json(request: Request) -> None:
 JsonBody = Depends(require_json)
 
 
-def grant_env_of(request: Request) -> GrantEnv:
-    """The grant environment, read straight from the app: the hot paths skip the dependency
-    chain (``GrantEnvDep`` → ``StateDep``), which FastAPI would solve on every request."""
+def oauth_of(request: Request) -> OAuthContext:
+    """The OAuth core's context, read straight from the app: the hot paths skip FastAPI's
+    dependency chain, which it would solve on every request."""
     state: AppState = request.app.state.wtp
-    return state.grant_env
+    return state.oauth
 
 
 def bearer_token(scope: str) -> Callable[[Request], Awaitable[AccessTokenRecord]]:
@@ -122,7 +115,7 @@ def bearer_token(scope: str) -> Callable[[Request], Awaitable[AccessTokenRecord]
 
     async def dependency(request: Request) -> AccessTokenRecord:
         return await bearer.authenticate(
-            request.headers.get("authorization"), scope, grant_env_of(request)
+            request.headers.get("authorization"), scope, oauth_of(request)
         )
 
     return dependency

@@ -39,6 +39,8 @@ class InvalidGrant(OAuthError):
 
 
 class UnauthorizedClient(OAuthError):
+    """RFC 6749 §5.2: the client may not use this grant type (SPEC §11)."""
+
     error = "unauthorized_client"
 
 
@@ -48,12 +50,6 @@ class UnsupportedGrantType(OAuthError):
 
 class InvalidScope(OAuthError):
     error = "invalid_scope"
-
-
-class UnsupportedTokenType(OAuthError):
-    """RFC 7009 §2.2.1."""
-
-    error = "unsupported_token_type"
 
 
 class AccessDenied(OAuthError):
@@ -78,9 +74,13 @@ class ConsentRequired(OAuthError):
 
 
 class TooManyAttempts(OAuthError):
-    """Throttled after repeated failures; answered with 429 and ``Retry-After``."""
+    """Throttled after repeated failures; answered with 429 and ``Retry-After``.
 
-    error = "slow_down"
+    SPEC §16: ``temporarily_unavailable`` (RFC 6749 §5.2 has no throttling code; never
+    ``slow_down``, which RFC 8628 gives another meaning).
+    """
+
+    error = "temporarily_unavailable"
     status_code = 429
 
     def __init__(self, retry_after: int) -> None:

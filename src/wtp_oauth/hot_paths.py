@@ -13,13 +13,36 @@ the same byte for byte; the security headers and the body limit still wrap this 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+E = TypeVar("E", bound=Endpoint)
+
+
+class HotRoutes:
+    """The one place a hot route is declared: :meth:`route` adds it to a FastAPI router (for
+    the OpenAPI schema, and to serve it whenever this layer is not in front) and records it
+    for :class:`HotPaths`, so that the two can never disagree."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[tuple[str, str], Endpoint] = {}
+
+    def route(self, router: APIRouter, method: str, path: str, **route: Any) -> Callable[[E], E]:
+        def register(endpoint: E) -> E:
+            router.add_api_route(path, endpoint, methods=[method], **route)
+            self.endpoints[(method, path)] = endpoint
+            return endpoint
+
+        return register
+
+
+#: Every hot route of the application; ``app.py`` serves them through :class:`HotPaths`.
+HOT_ROUTES = HotRoutes()
 
 
 def _handler_for(handlers: Mapping[Any, Any], exc: Exception) -> Any:

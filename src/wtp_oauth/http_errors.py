@@ -26,7 +26,7 @@ from wtp_oauth.errors import (
     ServiceUnavailable,
 )
 from wtp_oauth.middleware import SECURITY_HEADERS
-from wtp_oauth.services.bearer import MissingToken, challenge
+from wtp_oauth.oauth.endpoints.bearer import MissingToken, challenge
 
 log = logging.getLogger("wtp_oauth")
 
@@ -60,8 +60,7 @@ async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
             status_code=exc.status_code,
             headers={"WWW-Authenticate": challenge(exc)},
         )
-    if is_oauth_endpoint(_route_path(request)):
-        return oauth_error_response(exc)
+    # The OAuth endpoints answer their own errors (routers/token.py's ``oauth_json``).
     return JSONResponse(
         {"detail": exc.description}, status_code=exc.status_code, headers=exc.headers
     )

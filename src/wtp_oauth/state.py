@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wtp_oauth.clock import Clock
 from wtp_oauth.config import Settings
 from wtp_oauth.db import SessionFactory
-from wtp_oauth.services.grants import GrantEnv
+from wtp_oauth.oauth.context import OAuthContext
 
 
 @dataclass(slots=True)
@@ -18,7 +18,7 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     session_factory: SessionFactory
-    grant_env: GrantEnv
+    oauth: OAuthContext
     secret_key: str
     templates: Jinja2Templates
     clock: Clock

@@ -218,6 +218,37 @@ async def test_repeated_failures_for_one_client_are_throttled(world: World, riva
     assert r.status_code == 200
 
 
+async def test_guessing_from_elsewhere_cannot_lock_a_client_out(world: World) -> None:
+    """SPEC §16: the client_id is in every sign-in link, so anyone can send wrong secrets for
+    it. Failures are counted per client *and source address*: the guesser's address is
+    throttled (429 ``temporarily_unavailable``, never RFC 8628's ``slow_down``), while the
+    real client, elsewhere, goes on exchanging codes and introspecting."""
+    app = world.app
+    assert app.client_secret
+    path = "/api/oauth/introspect"
+    for _ in range(12):
+        r = await world.dev.post(path, data=_body(path), headers=_basic(app.client_id, "wtps_x"))
+        assert r.status_code in {401, 429}, r.text
+    r = await world.dev.post(
+        path, data=_body(path), headers=_basic(app.client_id, app.client_secret)
+    )
+    assert r.status_code == 429, r.text
+    assert r.json()["error"] == "temporarily_unavailable"
+    assert int(r.headers["retry-after"]) > 0
+    # The real client, from its own address: served as ever, at every endpoint.
+    r = await world.user.post(
+        path, data=_body(path), headers=_basic(app.client_id, app.client_secret)
+    )
+    assert r.status_code == 200, r.text
+    code = await get_code(world.user, app)
+    r = await world.user.post(
+        "/api/oauth/token",
+        data={"grant_type": "authorization_code", "code": code},
+        headers=_basic(app.client_id, app.client_secret),
+    )
+    assert r.status_code == 200, r.text
+
+
 async def test_secrets_are_compared_in_constant_time(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

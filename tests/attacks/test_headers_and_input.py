@@ -663,7 +663,7 @@ async def test_even_a_crash_is_unframeable_uncached_and_tells_nothing(
 ) -> None:
     """RFC 9700 §4.16 and RFC 6749 §5.2: should a bug ever surface as a 500, the answer still
     carries the security headers and ``no-store``, and no traceback or internal detail."""
-    from wtp_oauth.services import token_admin
+    from wtp_oauth.oauth.endpoints import tokens as token_admin
 
     async def broken(*_args: object) -> None:
         raise RuntimeError("secret internal detail")

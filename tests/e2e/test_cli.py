@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.api.support import app_client
 from tests.conftest import TEST_ISSUER, FakeClock, _free_port
@@ -28,6 +29,7 @@ from tests.helpers import (
 )
 from wtp_oauth import cli, migrations
 from wtp_oauth.config import Settings
+from wtp_oauth.models import RefreshToken
 from wtp_oauth.security.tokens import digest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,9 +186,14 @@ def test_errors_exit_2_with_a_message(
         assert captured.out == ""
 
 
+async def _refresh_row(app: FastAPI, token: str) -> RefreshToken | None:
+    async with app.state.wtp.session_factory() as db:
+        return await db.get(RefreshToken, digest(token))
+
+
 async def test_purge(migrated: str, tmp_path: Path, clock: FakeClock) -> None:
     async with app_client(settings_for(migrated), clock) as (app, http):
-        store = app.state.wtp.grant_env.store
+        store = app.state.wtp.oauth.store
         # Forty days ago: a session, a client, tokens, all long expired by now.
         clock.advance(-40 * DAY)
         await sign_up(http)
@@ -217,9 +224,9 @@ async def test_purge(migrated: str, tmp_path: Path, clock: FakeClock) -> None:
         for table in ("authorization_codes", "access_tokens", "refresh_tokens", "sessions"):
             assert removed[table] >= 1, removed
         assert await store.find_access_token(digest(old["access_token"])) is None
-        assert await store.find_refresh_token(digest(old["refresh_token"])) is None
+        assert await _refresh_row(app, old["refresh_token"]) is None
         assert await store.find_access_token(digest(fresh["access_token"])) is not None
-        assert await store.find_refresh_token(digest(fresh["refresh_token"])) is not None
+        assert await _refresh_row(app, fresh["refresh_token"]) is not None
         me = await http.get(
             "/api/users/@me", headers={"Authorization": f"Bearer {fresh['access_token']}"}
         )

@@ -16,15 +16,27 @@ from fastapi import FastAPI
 from tests.api import conftest as api_fixtures
 from tests.conftest import FakeClock
 from tests.helpers import PASSWORD, REDIRECT_URI, query_of, unique
-from wtp_oauth.models import BrowserSession, User
-from wtp_oauth.repositories.token_store import ClientRecord
+from wtp_oauth.models import BrowserSession, RefreshToken, User
+from wtp_oauth.oauth.clients import ClientCheck, client_check, credentials_from
+from wtp_oauth.oauth.context import OAuthContext
+from wtp_oauth.oauth.endpoints.token import exchange
+from wtp_oauth.oauth.grants.authorization_code.authorize import (
+    Authorization,
+    NeedsConsent,
+    Redirect,
+)
+from wtp_oauth.oauth.records import (
+    AccessTokenRecord,
+    ClientRecord,
+    RefreshTokenRecord,
+    UserProfile,
+)
+from wtp_oauth.oauth.tokens import TokenResponse
 from wtp_oauth.schemas import ApplicationCreate, UserCreate
+from wtp_oauth.security.tokens import digest
 from wtp_oauth.services.accounts import Accounts
 from wtp_oauth.services.applications import Applications
-from wtp_oauth.services.authorization import Authorization, NeedsConsent, Redirect
-from wtp_oauth.services.client_auth import THROTTLE_WINDOW
 from wtp_oauth.services.consent_form import ConsentForm
-from wtp_oauth.services.grants import GrantEnv
 from wtp_oauth.state import AppState
 
 # The API tests' fixtures: one application per database, a resettable clock, cheap hashing.
@@ -35,6 +47,8 @@ shared_app = api_fixtures.shared_app
 running_app = api_fixtures.running_app
 
 LOOPBACK_URI = "http://127.0.0.1/cb"
+# The source address of the services' requests (client failures are counted per address).
+ADDRESS = "192.0.2.10"
 NATIVE_URI = "com.example.app:/cb"
 
 
@@ -53,12 +67,58 @@ class Party:
     public: str = ""
 
     @property
-    def env(self) -> GrantEnv:
-        return self.state.grant_env
+    def env(self) -> OAuthContext:
+        return self.state.oauth
+
+    def check(self, client_id: str, secret: str | None = None, **params: str) -> ClientCheck:
+        """The client check a request with these credentials asks for, from ADDRESS."""
+        body = {"client_id": client_id, **({"client_secret": secret} if secret else {}), **params}
+        return client_check(credentials_from(None, body), self.env, ADDRESS)
+
+    async def exchange(
+        self, grant_type: str, client_id: str | None = None, **params: str
+    ) -> TokenResponse:
+        """A token request of ``grant_type`` from ``client_id`` (the confidential client unless
+        told) with its own secret, through the token endpoint's logic."""
+        client_id = client_id or self.confidential
+        secret = self.secrets[client_id]
+        body = {"grant_type": grant_type, "client_id": client_id, **params}
+        if secret is not None:
+            body["client_secret"] = secret
+        return await exchange(body, credentials_from(None, body), ADDRESS, self.env)
+
+    async def access_record(self, token: str) -> AccessTokenRecord | None:
+        return await self.env.store.find_access_token(digest(token))
+
+    async def refresh_record(self, token: str | None) -> RefreshTokenRecord | None:
+        """The refresh token as stored (read with the ORM: no grant reads it back)."""
+        assert token is not None
+        async with self.state.session_factory() as db:
+            row = await db.get(RefreshToken, digest(token))
+            if row is None:
+                return None
+            user = None if row.user_id is None else await db.get(User, row.user_id)
+        return RefreshTokenRecord(
+            client_id=row.client_id,
+            scope=row.scope,
+            family_id=row.family_id,
+            issued_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            user=None
+            if user is None
+            else UserProfile(
+                id=user.id,
+                username=user.username,
+                display_name=user.display_name,
+                email=user.email,
+                created_at=user.created_at,
+            ),
+            rotated_at=row.rotated_at,
+        )
 
     async def client(self, client_id: str) -> ClientRecord:
-        since = self.clock() - THROTTLE_WINDOW
-        record = await self.env.store.get_client(client_id, failures_since=since)
+        record = await self.env.store.find_client(self.check(client_id))
         assert record is not None
         return record
 
@@ -80,8 +140,9 @@ class Party:
         ]
         if challenge is not None:
             params += [("code_challenge", challenge), ("code_challenge_method", "S256")]
-        authorization = Authorization(self.env.store, self.state.settings, self.state.clock)
-        _, outcome = await authorization.authorize(self.session_token, params)
+        async with self.env.store.authorizing() as store:
+            authorization = Authorization(store, self.state.settings, self.state.clock)
+            _, outcome = await authorization.authorize(self.session_token, params)
         if isinstance(outcome, NeedsConsent):
             async with self.state.session_factory.begin() as db:
                 form = ConsentForm(db, self.state.settings, self.state.clock)

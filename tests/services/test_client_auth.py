@@ -1,12 +1,20 @@
-"""services/client_auth.py ``authenticate_client`` against stored clients (RFC 6749 §2.3)."""
+"""oauth/clients.py ``authenticate`` against stored clients (RFC 6749 §2.3, SPEC §11, §16)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.services.conftest import Party
-from wtp_oauth.errors import InvalidClient
-from wtp_oauth.services.client_auth import ClientCredentials, authenticate_client
+from tests.services.conftest import ADDRESS, Party
+from wtp_oauth.errors import InvalidClient, TooManyAttempts, UnauthorizedClient
+from wtp_oauth.oauth.clients import ClientCredentials, authenticate, client_check
+from wtp_oauth.oauth.context import OAuthContext
+from wtp_oauth.oauth.records import ClientRecord
+
+
+async def authenticate_client(
+    credentials: ClientCredentials, env: OAuthContext, address: str = ADDRESS
+) -> ClientRecord:
+    return await authenticate(client_check(credentials, env, address), env)
 
 
 async def test_confidential_client_with_its_secret(party: Party) -> None:
@@ -63,3 +71,29 @@ async def test_public_client_sending_a_secret_is_refused(party: Party) -> None:
         await authenticate_client(
             ClientCredentials(party.public, "wtps_x", "client_secret_post"), party.env
         )
+
+
+async def test_failures_from_one_address_do_not_lock_the_client_out_elsewhere(
+    party: Party,
+) -> None:
+    # SPEC §16: anyone can send wrong secrets for a client_id (it is in every sign-in link);
+    # that must not stop the client itself, elsewhere, from authenticating.
+    wrong = ClientCredentials(party.confidential, "wtps_wrong", "client_secret_basic")
+    for _ in range(party.state.settings.login_failure_limit):
+        with pytest.raises(InvalidClient):
+            await authenticate_client(wrong, party.env, "198.51.100.7")
+    right = ClientCredentials(party.confidential, party.secrets[party.confidential], "bearer")
+    with pytest.raises(TooManyAttempts) as caught:
+        await authenticate_client(right, party.env, "198.51.100.7")
+    assert caught.value.error == "temporarily_unavailable" and caught.value.status_code == 429
+    assert (await authenticate_client(right, party.env)).client_id == party.confidential
+
+
+async def test_a_grant_the_application_did_not_enable_is_unauthorized_client(
+    party: Party,
+) -> None:
+    credentials = ClientCredentials(party.confidential, party.secrets[party.confidential], "bearer")
+    check = client_check(credentials, party.env, ADDRESS)
+    assert await authenticate(check.for_grant("refresh_token"), party.env)
+    with pytest.raises(UnauthorizedClient, match="client_credentials"):
+        await authenticate(check.for_grant("client_credentials"), party.env)

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from wtp_oauth.repositories.token_store.pool import ConnectionPool
-from wtp_oauth.repositories.token_store.postgres import asyncpg_dsn
+from wtp_oauth.storage.postgres.pool import ConnectionPool
+from wtp_oauth.storage.postgres.store import asyncpg_dsn
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 

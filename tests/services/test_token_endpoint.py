@@ -1,18 +1,26 @@
-"""services/token_endpoint.py ``exchange``: the grant registry behind one endpoint."""
+"""oauth/endpoints/token.py ``exchange``: the grant registry behind one endpoint."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.services.conftest import Party
+from tests.services.conftest import ADDRESS, Party
 from wtp_oauth.errors import InvalidClient, InvalidRequest, UnsupportedGrantType
-from wtp_oauth.services.client_auth import ClientCredentials
-from wtp_oauth.services.grants import GRANTS
-from wtp_oauth.services.token_endpoint import exchange
+from wtp_oauth.oauth.clients import ClientCredentials
+from wtp_oauth.oauth.endpoints.token import exchange as _exchange
+from wtp_oauth.oauth.registry import GRANTS_BY_TYPE, grant_types_supported
+from wtp_oauth.oauth.tokens import TokenResponse
 
 
-def test_the_registry_holds_the_two_grants() -> None:
-    assert sorted(GRANTS) == ["authorization_code", "refresh_token"]
+async def exchange(
+    params: dict[str, str], credentials: ClientCredentials, env: object
+) -> TokenResponse:
+    return await _exchange(params, credentials, ADDRESS, env)  # type: ignore[arg-type]
+
+
+def test_the_registry_holds_the_grants() -> None:
+    assert grant_types_supported() == sorted(GRANTS_BY_TYPE)
+    assert {"authorization_code", "refresh_token"} <= set(GRANTS_BY_TYPE)
 
 
 async def test_exchange_in_both_spellings(party: Party) -> None:
@@ -21,7 +29,7 @@ async def test_exchange_in_both_spellings(party: Party) -> None:
         {"grand_type": "authorization_code", "code": await party.code()}, credentials, party.env
     )
     refreshed = await exchange(
-        {"grant_type": "refresh_token", "refresh_token": issued.refresh_token},
+        {"grant_type": "refresh_token", "refresh_token": issued.refresh_token or ""},
         credentials,
         party.env,
     )
@@ -30,7 +38,7 @@ async def test_exchange_in_both_spellings(party: Party) -> None:
 
 async def test_unsupported_grant_type(party: Party) -> None:
     credentials = ClientCredentials(party.confidential, party.secrets[party.confidential], "bearer")
-    for grant_type in ("password", "client_credentials", "implicit"):
+    for grant_type in ("password", "implicit", "urn:example:unknown"):
         with pytest.raises(UnsupportedGrantType):
             await exchange({"grant_type": grant_type}, credentials, party.env)
 

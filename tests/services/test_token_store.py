@@ -1,57 +1,51 @@
-"""The token store's one-statement calls on both databases: the client is authenticated by the
-statement that does the work, and nothing changes unless it is (docs/performance.md).
+"""The storage's guarded calls on both databases: a grant's work is done by one call that
+changes nothing unless the client's authentication holds, and answers with the client's
+record (judged by ``oauth.clients.judge``) and the row it looked at (docs/performance.md).
 
 Each test drives ``redeem_code``, ``rotate_refresh_token``, ``introspect_token`` or
 ``revoke_token`` with a ``ClientCheck`` that should fail in one way, checks that the call
 changed nothing, then that the right check works on the same code or token.
 
 The authorization endpoint's calls follow: ``authorize_context`` reads the session, the client
-and the consent together, each only if it is there, and on PostgreSQL stores a prospective
-code in the same statement only when a remembered consent covers it; ``add_code`` and
+and the consent together, each only if it is there, and on PostgreSQL stores the prepared code
+in the same statement only when a remembered consent covers it; ``add_code`` and
 ``add_pending_request`` store nothing for an application, user or session deleted since.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import asyncpg
 import pytest
+from sqlalchemy import update
 
 from tests.helpers import REDIRECT_URI, pkce_pair
 from tests.services.conftest import LOOPBACK_URI, NATIVE_URI, Party
+from wtp_oauth.models import Application, AuthorizationCode
+from wtp_oauth.oauth.clients import THROTTLE_WINDOW, ClientCheck, holds
+from wtp_oauth.oauth.grants.authorization_code.storage import CodeRedemption, PreparedCode
+from wtp_oauth.oauth.records import AuthorizeContext, Issued, NewCode, NewTokens, PendingRequest
+from wtp_oauth.oauth.tokens import TokenResponse
 from wtp_oauth.repositories.applications import ApplicationRepository
-from wtp_oauth.repositories.grants import GrantRepository
-from wtp_oauth.repositories.token_store import (
-    AuthorizeContext,
-    ClientCheck,
-    Grant,
-    NewCode,
-    NewTokens,
-    PendingRequest,
-    ProspectiveCode,
-)
-from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore, asyncpg_dsn
+from wtp_oauth.repositories.consents import ConsentRepository
 from wtp_oauth.security.pkce import s256
 from wtp_oauth.security.tokens import digest, new_id, new_secret
-from wtp_oauth.services.client_auth import THROTTLE_WINDOW
-from wtp_oauth.services.grants import TokenResponse
-from wtp_oauth.services.grants.authorization_code import AuthorizationCodeGrant
+from wtp_oauth.storage.postgres.store import PostgresStore, asyncpg_dsn
 
 
-def check(party: Party, client_id: str, secret: str | None) -> ClientCheck:
-    return ClientCheck(
-        client_id=client_id,
-        secret_digest=None if secret is None else digest(secret),
-        failures_since=party.now() - THROTTLE_WINDOW,
-        failure_limit=party.state.settings.login_failure_limit,
-    )
+def check(
+    party: Party, client_id: str, secret: str | None, grant: str | None = None
+) -> ClientCheck:
+    found = party.check(client_id, secret)
+    return found if grant is None else found.for_grant(grant)
 
 
-def right(party: Party, client_id: str | None = None) -> ClientCheck:
+def right(party: Party, client_id: str | None = None, grant: str | None = None) -> ClientCheck:
     client_id = client_id or party.confidential
-    return check(party, client_id, party.secrets[client_id])
+    return check(party, client_id, party.secrets[client_id], grant)
 
 
 def tokens(party: Party) -> NewTokens:
@@ -65,9 +59,9 @@ def tokens(party: Party) -> NewTokens:
     )
 
 
-async def redeem(
+async def redemption(
     party: Party, client: ClientCheck, code: str, challenge: str | None = None
-) -> Grant | None:
+) -> CodeRedemption | None:
     checked = await party.env.store.redeem_code(
         client=client,
         code_digest=digest(code),
@@ -78,9 +72,20 @@ async def redeem(
     return checked.result
 
 
+async def redeem(
+    party: Party, client: ClientCheck, code: str, challenge: str | None = None
+) -> Issued | None:
+    found = await redemption(party, client, code, challenge)
+    return None if found is None else found.issued
+
+
+async def code_row(party: Party, code_digest: str) -> AuthorizationCode | None:
+    async with party.state.session_factory() as db:
+        return await db.get(AuthorizationCode, code_digest)
+
+
 async def pair(party: Party) -> TokenResponse:
-    client = await party.client(party.confidential)
-    return await AuthorizationCodeGrant().issue({"code": await party.code()}, client, party.env)
+    return await party.exchange("authorization_code", code=await party.code())
 
 
 async def test_a_wrong_secret_consumes_nothing(party: Party) -> None:
@@ -93,8 +98,9 @@ async def test_a_wrong_secret_consumes_nothing(party: Party) -> None:
         tokens=tokens(party),
     )
     assert checked.client is not None and checked.client.client_id == party.confidential
-    assert not checked.authenticated and checked.result is None
-    record = await party.env.store.find_code(digest(code))
+    assert not holds(check(party, party.confidential, "wtps_wrong"), checked.client)
+    assert checked.result is None or checked.result.issued is None
+    record = await code_row(party, digest(code))
     assert record is not None and record.consumed_at is None
     assert await redeem(party, right(party), code) is not None
 
@@ -107,7 +113,7 @@ async def test_an_unknown_client_is_reported_as_none(party: Party) -> None:
         code_challenge=None,
         tokens=tokens(party),
     )
-    assert checked.client is None and not checked.authenticated and checked.result is None
+    assert checked.client is None and checked.result is None
 
 
 async def test_another_clients_secret_does_not_redeem_its_code(party: Party) -> None:
@@ -123,7 +129,7 @@ async def test_a_throttled_client_is_refused_even_with_its_secret(party: Party) 
     code = await party.code()
     limit = party.state.settings.login_failure_limit
     for _ in range(limit):
-        await party.env.store.record_client_failure(party.confidential, party.now())
+        await party.env.store.record_client_failure(right(party), party.now())
     checked = await party.env.store.redeem_code(
         client=right(party),
         code_digest=digest(code),
@@ -132,9 +138,13 @@ async def test_a_throttled_client_is_refused_even_with_its_secret(party: Party) 
         tokens=tokens(party),
     )
     assert checked.client is not None and checked.client.recent_failures == limit
-    assert not checked.authenticated and checked.result is None
-    record = await party.env.store.find_code(digest(code))
+    assert not holds(right(party), checked.client)
+    assert checked.result is None or checked.result.issued is None
+    record = await code_row(party, digest(code))
     assert record is not None and record.consumed_at is None
+    # Failures are counted per source address: elsewhere the client is served.
+    elsewhere = replace(right(party), address="203.0.113.9")
+    assert await redeem(party, elsewhere, await party.code()) is not None
     # Once the window has passed, the client is served again.
     party.clock.advance(THROTTLE_WINDOW.total_seconds() + 1)
     assert await redeem(party, right(party), await party.code()) is not None
@@ -142,13 +152,13 @@ async def test_a_throttled_client_is_refused_even_with_its_secret(party: Party) 
 
 async def test_failures_are_counted_up_to_the_limit_asked(party: Party) -> None:
     for _ in range(5):
-        await party.env.store.record_client_failure(party.confidential, party.now())
-    since = party.now() - THROTTLE_WINDOW
+        await party.env.store.record_client_failure(right(party), party.now())
     store = party.env.store
-    capped = await store.get_client(party.confidential, failures_since=since, failure_limit=3)
-    full = await store.get_client(party.confidential, failures_since=since)
+    capped = await store.find_client(replace(right(party), failure_limit=3))
+    full = await store.find_client(replace(right(party), failure_limit=100))
     assert capped is not None and capped.recent_failures == 3
     assert full is not None and full.recent_failures == 5
+    assert full.grant_types == frozenset({"authorization_code", "refresh_token"})
 
 
 async def test_a_public_client_is_refused_with_a_secret_and_needs_pkce(party: Party) -> None:
@@ -164,23 +174,28 @@ async def test_a_public_client_is_refused_with_a_secret_and_needs_pkce(party: Pa
 
 async def test_a_wrong_secret_does_not_rotate_a_refresh_token(party: Party) -> None:
     issued = await pair(party)
+    assert issued.refresh_token is not None
     store = party.env.store
+    wrong = check(party, party.confidential, "wtps_wrong")
     refused = await store.rotate_refresh_token(
-        client=check(party, party.confidential, "wtps_wrong"),
+        client=wrong,
         token_digest=digest(issued.refresh_token),
         access_scope=None,
         tokens=tokens(party),
     )
-    assert not refused.authenticated and refused.result is None
-    record = await store.find_refresh_token(digest(issued.refresh_token))
+    assert not holds(wrong, refused.client)
+    assert refused.result is None or refused.result.issued is None
+    record = await party.refresh_record(issued.refresh_token)
     assert record is not None and record.is_active(party.now())
     rotated = await store.rotate_refresh_token(
-        client=right(party),
+        client=right(party, grant="refresh_token"),
         token_digest=digest(issued.refresh_token),
         access_scope=None,
         tokens=tokens(party),
     )
-    assert rotated.authenticated and rotated.result is not None
+    assert rotated.result is not None and rotated.result.issued is not None
+    # The row it looked at, as it was before the rotation.
+    assert rotated.result.token is not None and rotated.result.token.rotated_at is None
 
 
 async def test_introspection_finds_only_the_authenticated_clients_own_tokens(
@@ -195,6 +210,7 @@ async def test_introspection_finds_only_the_authenticated_clients_own_tokens(
         (check(party, party.confidential, "wtps_wrong"), False, False),
     ):
         token = issued.refresh_token if refresh else issued.access_token
+        assert token is not None
         checked = await store.introspect_token(
             client=client, token_digest=digest(token), refresh=refresh
         )
@@ -206,11 +222,12 @@ async def test_introspection_finds_only_the_authenticated_clients_own_tokens(
 async def test_revocation_leaves_other_clients_tokens_alone(party: Party) -> None:
     issued = await pair(party)
     store = party.env.store
+    assert issued.refresh_token is not None
     for client in (right(party, party.other), check(party, party.confidential, "wtps_wrong")):
         await store.revoke_token(
             client=client, token_digest=digest(issued.refresh_token), refresh=True, now=party.now()
         )
-    record = await store.find_refresh_token(digest(issued.refresh_token))
+    record = await party.refresh_record(issued.refresh_token)
     assert record is not None and record.revoked_at is None
     revoked = await store.revoke_token(
         client=right(party),
@@ -218,7 +235,7 @@ async def test_revocation_leaves_other_clients_tokens_alone(party: Party) -> Non
         refresh=True,
         now=party.now(),
     )
-    assert revoked.authenticated
+    assert holds(right(party), revoked.client)
     # Revoking a refresh token ends its family: the access token goes with it.
     access = await store.find_access_token(digest(issued.access_token))
     assert access is not None and access.revoked_at == party.now()
@@ -234,7 +251,7 @@ async def test_revoking_an_access_token_revokes_that_token_only(party: Party) ->
         now=party.now(),
     )
     access = await store.find_access_token(digest(issued.access_token))
-    refresh = await store.find_refresh_token(digest(issued.refresh_token))
+    refresh = await party.refresh_record(issued.refresh_token)
     assert access is not None and access.revoked_at is not None
     assert refresh is not None and refresh.revoked_at is None
 
@@ -246,11 +263,22 @@ async def context(
     party: Party, session_digest: str | None = "", client_id: str | None = ""
 ) -> AuthorizeContext:
     """``authorize_context`` for the party's session and confidential client unless told."""
-    return await party.env.store.authorize_context(
-        session_digest=party.session.token_digest if session_digest == "" else session_digest,
-        client_id=party.confidential if client_id == "" else client_id,
-        now=party.now(),
-    )
+    async with party.env.store.authorizing() as unit:
+        return await unit.authorize_context(
+            session_digest=party.session.token_digest if session_digest == "" else session_digest,
+            client_id=party.confidential if client_id == "" else client_id,
+            now=party.now(),
+        )
+
+
+async def add_code(party: Party, code: NewCode) -> bool:
+    async with party.env.store.authorizing() as unit:
+        return await unit.add_code(code)
+
+
+async def add_pending_request(party: Party, request: PendingRequest) -> bool:
+    async with party.env.store.authorizing() as unit:
+        return await unit.add_pending_request(request)
 
 
 def new_code(party: Party, client_id: str | None = None, user_id: str | None = None) -> NewCode:
@@ -335,8 +363,8 @@ async def test_the_authorize_context_forgets_a_deleted_application(party: Party)
 
 async def test_a_stored_code_is_redeemed_by_its_client(party: Party) -> None:
     code = new_code(party)
-    assert await party.env.store.add_code(code)
-    record = await party.env.store.find_code(code.code_digest)
+    assert await add_code(party, code)
+    record = await code_row(party, code.code_digest)
     assert record is not None
     assert (record.client_id, record.redirect_uri, record.family_id) == (
         party.confidential,
@@ -351,22 +379,22 @@ async def test_a_stored_code_is_redeemed_by_its_client(party: Party) -> None:
         code_challenge=None,
         tokens=tokens(party),
     )
-    assert checked.result is not None
-    assert (checked.result.user_id, checked.result.scope) == (party.user.id, code.scope)
+    assert checked.result is not None and checked.result.issued is not None
+    issued = checked.result.issued
+    assert (issued.user_id, issued.scope) == (party.user.id, code.scope)
 
 
 async def test_no_code_is_stored_for_an_application_or_user_that_is_gone(party: Party) -> None:
-    store = party.env.store
     for code in (new_code(party, client_id="no-such-client"), new_code(party, user_id="nobody")):
-        assert not await store.add_code(code)
-        assert await store.find_code(code.code_digest) is None
+        assert not await add_code(party, code)
+        assert await code_row(party, code.code_digest) is None
 
 
 async def test_a_pending_request_is_taken_by_the_consent_form(party: Party) -> None:
     request = pending(party)
-    assert await party.env.store.add_pending_request(request)
+    assert await add_pending_request(party, request)
     async with party.state.session_factory.begin() as db:
-        taken = await GrantRepository(db).take_request(
+        taken = await ConsentRepository(db).take_request(
             request.id_digest, party.session.token_digest, party.now()
         )
     assert taken is not None
@@ -375,7 +403,7 @@ async def test_a_pending_request_is_taken_by_the_consent_form(party: Party) -> N
 
 async def test_no_pending_request_is_stored_for_a_session_that_is_gone(party: Party) -> None:
     request = pending(party, session_digest=digest("wtpsess_signed_out"))
-    assert not await party.env.store.add_pending_request(request)
+    assert not await add_pending_request(party, request)
 
 
 async def test_the_authorize_link_reads_and_writes_through_one_unit(party: Party) -> None:
@@ -389,7 +417,7 @@ async def test_the_authorize_link_reads_and_writes_through_one_unit(party: Party
         assert found.session is not None and found.application is not None
         assert await unit.add_code(code)
         assert not await unit.add_code(new_code(party, user_id="nobody"))
-    assert await party.env.store.find_code(code.code_digest) is not None
+    assert await code_row(party, code.code_digest) is not None
 
 
 async def test_the_authorize_link_waits_for_the_pool_once(party: Party) -> None:
@@ -397,7 +425,7 @@ async def test_the_authorize_link_waits_for_the_pool_once(party: Party) -> None:
     # wait for each other forever; held for the request, the connection serves both.
     if not party.state.settings.is_postgres:
         pytest.skip("SQLite has no pool of driver connections")
-    store = await PostgresTokenStore.connect(party.state.settings.database_url, reads=1, writes=1)
+    store = await PostgresStore.connect(party.state.settings.database_url, reads=1, writes=1)
     try:
 
         async def authorize_once() -> bool:
@@ -416,18 +444,18 @@ async def test_the_authorize_link_waits_for_the_pool_once(party: Party) -> None:
         await store.close()
 
 
-# --- the prospective code: stored with the lookup, on PostgreSQL ----------------------------
+# --- the prepared code: stored with the lookup, on PostgreSQL ------------------------------
 
 
-def prospective(
+def prepared(
     party: Party,
     *,
     redirect_uri: str = REDIRECT_URI,
     scope: str = "user.read",
     challenge: str | None = None,
-) -> ProspectiveCode:
+) -> PreparedCode:
     now = party.now()
-    return ProspectiveCode(
+    return PreparedCode(
         code_digest=digest(new_secret()),
         redirect_uri=redirect_uri,
         scope=scope,
@@ -438,40 +466,56 @@ def prospective(
     )
 
 
+def issued_from(party: Party, code: PreparedCode, client_id: str | None = None) -> NewCode:
+    """The code the service issues from ``code``: the same digest, its client and user."""
+    return NewCode(
+        code_digest=code.code_digest,
+        client_id=client_id or party.confidential,
+        user_id=party.user.id,
+        redirect_uri=code.redirect_uri,
+        scope=code.scope,
+        code_challenge=code.code_challenge,
+        family_id=code.family_id,
+        created_at=code.created_at,
+        expires_at=code.expires_at,
+    )
+
+
 async def offer(
     party: Party,
-    code: ProspectiveCode,
+    code: PreparedCode,
     session_digest: str | None = "",
     client_id: str | None = "",
-) -> AuthorizeContext:
-    """``context(...)``, offering ``code`` to the store."""
-    return await party.env.store.authorize_context(
-        session_digest=party.session.token_digest if session_digest == "" else session_digest,
-        client_id=party.confidential if client_id == "" else client_id,
-        now=party.now(),
-        code=code,
-    )
+    *,
+    issue: bool = False,
+) -> tuple[AuthorizeContext, bool]:
+    """``context(...)``, offering ``code`` to the store: what it read, and whether the code
+    was in the database before the request's block ended (``issue``: the code is then added,
+    as the service adds the code it issues)."""
+    async with party.env.store.authorizing() as unit:
+        found = await unit.authorize_context(
+            session_digest=party.session.token_digest if session_digest == "" else session_digest,
+            client_id=party.confidential if client_id == "" else client_id,
+            now=party.now(),
+            prepared=code,
+        )
+        stored = await code_row(party, code.code_digest) is not None
+        if issue:
+            target = party.confidential if client_id == "" else client_id
+            assert await unit.add_code(issued_from(party, code, target))
+    return found, stored
 
 
-async def test_a_covered_prospective_code_is_stored_with_the_lookup(party: Party) -> None:
+async def test_a_covered_prepared_code_is_stored_with_the_lookup(party: Party) -> None:
     await party.code("user.read user.email")
-    code = prospective(party, scope="user.read")
-    found = await offer(party, code)
+    code = prepared(party, scope="user.read")
+    found, stored = await offer(party, code, issue=True)
     # The lookup is the same as without the offer.
-    without = await context(party)
-    assert (found.session, found.application, found.consent_scope) == (
-        without.session,
-        without.application,
-        without.consent_scope,
-    )
-    store = party.env.store
-    if not party.state.settings.is_postgres:
-        # SQLite declines: an in-process second statement costs no round trip.
-        assert not found.code_stored
-        assert await store.find_code(code.code_digest) is None
-        return
-    assert found.code_stored
-    record = await store.find_code(code.code_digest)
+    assert found == await context(party)
+    # SQLite declines: an in-process second statement costs no round trip.
+    assert stored is party.state.settings.is_postgres
+    # Added by the service, the code is there once, whichever store wrote it.
+    record = await code_row(party, code.code_digest)
     assert record is not None
     assert (record.client_id, record.redirect_uri, record.code_challenge, record.family_id) == (
         party.confidential,
@@ -480,75 +524,74 @@ async def test_a_covered_prospective_code_is_stored_with_the_lookup(party: Party
         code.family_id,
     )
     assert record.expires_at == code.expires_at and record.consumed_at is None
-    checked = await store.redeem_code(
+    checked = await party.env.store.redeem_code(
         client=right(party),
         code_digest=code.code_digest,
         redirect_uri=REDIRECT_URI,
         code_challenge=None,
         tokens=tokens(party),
     )
-    assert checked.result is not None
+    assert checked.result is not None and checked.result.issued is not None
     # Issued to the session's user, with the scope asked for.
-    assert (checked.result.user_id, checked.result.scope) == (party.user.id, "user.read")
+    issued = checked.result.issued
+    assert (issued.user_id, issued.scope) == (party.user.id, "user.read")
 
 
-async def test_a_prospective_code_is_stored_only_under_a_remembered_consent(party: Party) -> None:
+async def test_a_prepared_code_never_issued_is_gone_when_the_request_ends(party: Party) -> None:
+    await party.code("user.read")
+    code = prepared(party)
+    _, stored = await offer(party, code)
+    assert stored is party.state.settings.is_postgres
+    assert await code_row(party, code.code_digest) is None
+
+
+async def test_a_prepared_code_is_stored_only_under_a_remembered_consent(party: Party) -> None:
+    if not party.state.settings.is_postgres:
+        pytest.skip("SQLite declines every prepared code")
     await party.code("user.read")
     _, challenge = pkce_pair()
     await party.code(client_id=party.public, redirect_uri=NATIVE_URI, challenge=challenge)
     refused = {
-        "scope beyond the consent": (prospective(party, scope="user.read user.email"), {}),
-        "no consent to this client": (prospective(party), {"client_id": party.other}),
-        "unregistered redirect URI": (prospective(party, redirect_uri="https://evil.test/cb"), {}),
+        "scope beyond the consent": (prepared(party, scope="user.read user.email"), {}),
+        "no consent to this client": (prepared(party), {"client_id": party.other}),
+        "unregistered redirect URI": (prepared(party, redirect_uri="https://evil.test/cb"), {}),
         # Loopback ports are matched by the service (RFC 8252 §7.3); the store matches exactly.
-        "loopback with a port": (prospective(party, redirect_uri="http://127.0.0.1:5173/cb"), {}),
-        "redirect URI with a suffix": (prospective(party, redirect_uri=REDIRECT_URI + "x"), {}),
-        "no session": (prospective(party), {"session_digest": None}),
-        "unknown session": (prospective(party), {"session_digest": digest("wtpsess_x")}),
-        "unknown client": (prospective(party), {"client_id": "no-such-client"}),
-        "no client": (prospective(party), {"client_id": None}),
+        "loopback with a port": (prepared(party, redirect_uri="http://127.0.0.1:5173/cb"), {}),
+        "redirect URI with a suffix": (prepared(party, redirect_uri=REDIRECT_URI + "x"), {}),
+        "no session": (prepared(party), {"session_digest": None}),
+        "unknown session": (prepared(party), {"session_digest": digest("wtpsess_x")}),
+        "unknown client": (prepared(party), {"client_id": "no-such-client"}),
+        "no client": (prepared(party), {"client_id": None}),
         "public client without PKCE": (
-            prospective(party, redirect_uri=NATIVE_URI),
+            prepared(party, redirect_uri=NATIVE_URI),
+            {"client_id": party.public},
+        ),
+        # SPEC §17: a public client on a private-use (or loopback) URI always gets the page.
+        "public client on a private-use URI": (
+            prepared(party, redirect_uri=NATIVE_URI, challenge=challenge),
             {"client_id": party.public},
         ),
     }
     for case, (code, where) in refused.items():
-        found = await offer(party, code, **where)
-        assert not found.code_stored, case
-        assert await party.env.store.find_code(code.code_digest) is None, case
+        _, stored = await offer(party, code, **where)
+        assert not stored, case
     party.clock.now = party.session.expires_at
-    code = prospective(party)
-    assert not (await offer(party, code)).code_stored, "expired session"
-    assert await party.env.store.find_code(code.code_digest) is None
+    _, stored = await offer(party, prepared(party))
+    assert not stored, "expired session"
     party.clock.now = party.session.expires_at - timedelta(minutes=10)
     # The same offers where the consent does cover them.
-    for code, where in (
-        (prospective(party), {}),
-        (prospective(party, redirect_uri=LOOPBACK_URI), {}),
-        (
-            prospective(party, redirect_uri=NATIVE_URI, challenge=challenge),
-            {"client_id": party.public},
-        ),
-    ):
-        stored = (await offer(party, code, **where)).code_stored
-        assert stored is party.state.settings.is_postgres, code
-
-
-async def test_a_withdrawn_code_is_gone(party: Party) -> None:
-    code = new_code(party)
-    async with party.env.store.authorizing() as unit:
-        assert await unit.add_code(code)
-        await unit.withdraw_code(code.code_digest)
-    assert await party.env.store.find_code(code.code_digest) is None
+    for code in (prepared(party), prepared(party, redirect_uri=LOOPBACK_URI)):
+        _, stored = await offer(party, code)
+        assert stored, code
 
 
 async def test_an_application_deleted_as_its_code_goes_in_leaves_no_code(party: Party) -> None:
     # The statement reads the application, then its INSERT's foreign key check waits for the
     # transaction deleting it; once that commits, the check fails, and the store reads again.
     if not party.state.settings.is_postgres:
-        pytest.skip("SQLite declines the prospective code")
+        pytest.skip("SQLite declines the prepared code")
     await party.code()
-    code = prospective(party)
+    code = prepared(party)
     deleting = await asyncpg.connect(asyncpg_dsn(party.state.settings.database_url))
     try:
         transaction = deleting.transaction()
@@ -558,9 +601,38 @@ async def test_an_application_deleted_as_its_code_goes_in_leaves_no_code(party: 
         await asyncio.sleep(0.3)
         assert not lookup.done()  # waiting on the deleting transaction's lock
         await transaction.commit()
-        found = await asyncio.wait_for(lookup, timeout=5)
+        found, stored = await asyncio.wait_for(lookup, timeout=5)
     finally:
         await deleting.close()
-    assert not found.code_stored
+    assert not stored
     assert found.application is None and found.session is not None
-    assert await party.env.store.find_code(code.code_digest) is None
+    assert await code_row(party, code.code_digest) is None
+
+
+# --- grant types (SPEC §11) -------------------------------------------------------------------
+
+
+async def test_a_grant_the_client_did_not_enable_changes_nothing(party: Party) -> None:
+    async with party.state.session_factory.begin() as db:
+        await db.exec(
+            update(Application)  # type: ignore[call-overload]
+            .where(Application.client_id == party.confidential)
+            .values(grant_types=["refresh_token"])
+        )
+    code = await party.code()
+    assert await redeem(party, right(party, grant="authorization_code"), code) is None
+    record = await code_row(party, digest(code))
+    assert record is not None and record.consumed_at is None
+
+
+async def test_no_refresh_token_for_a_client_without_the_refresh_grant(party: Party) -> None:
+    async with party.state.session_factory.begin() as db:
+        await db.exec(
+            update(Application)  # type: ignore[call-overload]
+            .where(Application.client_id == party.confidential)
+            .values(grant_types=["authorization_code"])
+        )
+    issued = await redeem(party, right(party, grant="authorization_code"), await party.code())
+    assert issued is not None and not issued.refresh_issued
+    response = await party.exchange("authorization_code", code=await party.code())
+    assert response.refresh_token is None and "refresh_token" not in response.as_dict()

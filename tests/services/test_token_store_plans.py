@@ -4,8 +4,8 @@ Each statement is prepared once per connection and, after five executions, runs 
 plan that is not revisited until the table's statistics change. A fresh test database is the
 worst case for that choice: small tables that were never analysed. There, each statement must
 still find its row through its unique index (a digest), never through ``client_id`` or
-``expires_at`` (the first once made every request read all of a client's codes: postgres.py,
-_OWNED_BY_TRUSTED).
+``expires_at`` (the first once made every request read all of a client's codes:
+storage/postgres/clients.py, OWNED_BY_TRUSTED).
 """
 
 from __future__ import annotations
@@ -15,22 +15,22 @@ import re
 import asyncpg
 import pytest
 
-from wtp_oauth.repositories.token_store import postgres as store
-from wtp_oauth.repositories.token_store.postgres import asyncpg_dsn
+from wtp_oauth.storage.postgres import authorize, grants, tokens
+from wtp_oauth.storage.postgres.store import asyncpg_dsn
 
 pytestmark = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 # Each statement, and the unique index through which it must find its row.
 HOT_STATEMENTS = [
-    ("_REDEEM_CODE", "authorization_codes_pkey"),
-    ("_ROTATE_REFRESH", "refresh_tokens_pkey"),
-    ("_INTROSPECT_ACCESS", "access_tokens_pkey"),
-    ("_INTROSPECT_REFRESH", "refresh_tokens_pkey"),
-    ("_REVOKE_ACCESS", "access_tokens_pkey"),
-    ("_REVOKE_REFRESH_FAMILY", "refresh_tokens_pkey"),
-    ("_FIND_ACCESS", "access_tokens_pkey"),
-    ("_AUTHORIZE_CONTEXT", "sessions_pkey"),
-    ("_AUTHORIZE_CONTEXT_AND_CODE", "sessions_pkey"),
+    (grants._REDEEM_CODE, "authorization_codes_pkey"),
+    (grants._ROTATE_REFRESH, "refresh_tokens_pkey"),
+    (tokens._INTROSPECT_ACCESS, "access_tokens_pkey"),
+    (tokens._INTROSPECT_REFRESH, "refresh_tokens_pkey"),
+    (tokens._REVOKE_ACCESS, "access_tokens_pkey"),
+    (tokens._REVOKE_REFRESH_FAMILY, "refresh_tokens_pkey"),
+    (tokens._FIND_ACCESS, "access_tokens_pkey"),
+    (authorize._AUTHORIZE_CONTEXT, "sessions_pkey"),
+    (authorize._AUTHORIZE_CONTEXT_AND_CODE, "sessions_pkey"),
 ]
 
 
@@ -47,11 +47,10 @@ def _arguments(types: list[str]) -> str:
 
 
 @pytest.mark.parametrize("plan_cache_mode", ["force_generic_plan", "force_custom_plan"])
-@pytest.mark.parametrize(("name", "index"), HOT_STATEMENTS)
+@pytest.mark.parametrize(("query", "index"), HOT_STATEMENTS)
 async def test_the_digest_index_is_the_way_in(
-    database_url: str, name: str, index: str, plan_cache_mode: str
+    database_url: str, query: str, index: str, plan_cache_mode: str
 ) -> None:
-    query = getattr(store, name)
     conn = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         await conn.execute(f"PREPARE hot AS {query}")

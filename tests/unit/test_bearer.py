@@ -1,11 +1,11 @@
-"""services/bearer.py: reading the access token and the RFC 6750 §3 challenge."""
+"""oauth/endpoints/bearer.py: reading the access token and the RFC 6750 §3 challenge."""
 
 from __future__ import annotations
 
 import pytest
 
 from wtp_oauth.errors import InsufficientScope, InvalidToken
-from wtp_oauth.services.bearer import MissingToken, access_token_from, challenge
+from wtp_oauth.oauth.endpoints.bearer import MissingToken, access_token_from, challenge
 
 
 def test_token_from_a_bearer_header() -> None:

@@ -1,4 +1,4 @@
-"""services/client_auth.py ``credentials_from``: exactly one client authentication method."""
+"""oauth/clients.py ``credentials_from``: exactly one client authentication method."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from wtp_oauth.errors import InvalidClient, InvalidRequest
-from wtp_oauth.services.client_auth import ClientCredentials, credentials_from
+from wtp_oauth.oauth.clients import ClientCredentials, credentials_from
 
 
 def basic(client_id: str, secret: str) -> str:

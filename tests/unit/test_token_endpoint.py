@@ -1,11 +1,11 @@
-"""services/token_endpoint.py ``grant_type_of``: the guide's ``grand_type`` and RFC's name."""
+"""oauth/params.py ``grant_type_of``: the guide's ``grand_type`` and RFC's name."""
 
 from __future__ import annotations
 
 import pytest
 
 from wtp_oauth.errors import InvalidRequest
-from wtp_oauth.services.token_endpoint import grant_type_of
+from wtp_oauth.oauth.params import grant_type_of
 
 
 @pytest.mark.parametrize(

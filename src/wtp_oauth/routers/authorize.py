@@ -2,7 +2,7 @@
 
 ``GET /oauth/authorize`` is on every sign-in's path: it takes only the request, runs on the
 token store and opens no ORM session, and is also served ahead of FastAPI's router
-(``HOT_ENDPOINTS``, ``hot_paths.HotPaths``). The consent form's answer is a cold path.
+(``HOT_ROUTES``). The consent form's answer is a cold path.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wtp_oauth.deps import SESSION_COOKIE, ConsentFormDep, SignedInDep, StateDep
-from wtp_oauth.hot_paths import Endpoint
-from wtp_oauth.scopes import SCOPES
-from wtp_oauth.services.authorization import (
+from wtp_oauth.hot_paths import HOT_ROUTES
+from wtp_oauth.oauth.grants.authorization_code.authorize import (
     Authorization,
     InvalidAuthorizationRequest,
     NeedsConsent,
     NeedsLogin,
     Redirect,
 )
+from wtp_oauth.scopes import SCOPES
 from wtp_oauth.state import AppState
 from wtp_oauth.web import Viewer, error_page, form_token, render, session_token_ok
 
@@ -73,12 +73,12 @@ def _query(request: Request) -> list[tuple[str, str]] | None:
         return None
 
 
-@router.get("/oauth/authorize")
+@HOT_ROUTES.route(router, "GET", "/oauth/authorize")
 async def authorize(request: Request) -> Response:
     state: AppState = request.app.state.wtp
     params = _query(request)
     # The request's statements on one connection; the page, if any, is drawn after.
-    async with state.grant_env.store.authorizing() as store:
+    async with state.oauth.store.authorizing() as store:
         authorization = Authorization(store, state.settings, state.clock)
         context, outcome = await authorization.authorize(
             request.cookies.get(SESSION_COOKIE), params
@@ -129,6 +129,3 @@ async def consent(
     except InvalidAuthorizationRequest as exc:
         return error_page(state, request, exc.message)
     return RedirectResponse(outcome.url, status_code=303, headers={"Cache-Control": "no-store"})
-
-
-HOT_ENDPOINTS: dict[tuple[str, str], Endpoint] = {("GET", "/oauth/authorize"): authorize}

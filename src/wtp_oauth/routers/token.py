@@ -1,24 +1,28 @@
 """Token, revocation and introspection endpoints (RFC 6749 §3.2, RFC 7009, RFC 7662).
 
-These are the hot paths: each endpoint takes only the request (no dependency to solve), and
-``HOT_ENDPOINTS`` lets ``hot_paths.HotPaths`` serve them ahead of FastAPI's router.
+These are the hot paths: each endpoint takes only the request (no dependency to solve) and is
+declared with ``HOT_ROUTES``, which serves it ahead of FastAPI's router too. Each renders its
+own errors as RFC 6749 §5.2 JSON (``oauth_json``): the endpoint chooses, not the URL.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from wtp_oauth.deps import grant_env_of
-from wtp_oauth.hot_paths import Endpoint
-from wtp_oauth.http_errors import NO_STORE
+from wtp_oauth.deps import oauth_of
+from wtp_oauth.errors import OAuthError
+from wtp_oauth.hot_paths import HOT_ROUTES, Endpoint
+from wtp_oauth.http_errors import NO_STORE, oauth_error_response
+from wtp_oauth.oauth.clients import credentials_from
+from wtp_oauth.oauth.endpoints import tokens
+from wtp_oauth.oauth.endpoints.token import exchange
+from wtp_oauth.oauth.registry import token_request_properties
 from wtp_oauth.routers.oauth_params import body_schema, oauth_params
-from wtp_oauth.services import token_admin
-from wtp_oauth.services.client_auth import credentials_from
-from wtp_oauth.services.token_endpoint import exchange
 
 router = APIRouter(tags=["oauth"])
 
@@ -29,7 +33,7 @@ class TokenOut(BaseModel):
     access_token: str
     token_type: str
     expires_in: int
-    refresh_token: str
+    refresh_token: str | None = None
     scope: str
 
 
@@ -56,52 +60,48 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"model": OAuthErrorOut, "description": "Too many failed client authentications"},
 }
 
-_TOKEN_BODY = body_schema(
-    {
-        "grant_type": {"type": "string", "enum": ["authorization_code", "refresh_token"]},
-        "grand_type": {
-            "type": "string",
-            "description": "The developer guide's spelling of grant_type.",
-        },
-        "code": {
-            "type": "string",
-            "description": "The authorization code, or (guide dialect) the refresh token.",
-        },
-        "redirect_uri": {"type": "string"},
-        "code_verifier": {"type": "string"},
-        "refresh_token": {"type": "string"},
-        "scope": {"type": "string"},
-        "client_id": {"type": "string"},
-        "client_secret": {"type": "string"},
-    },
-    [],
-)
+
+def oauth_json(endpoint: Endpoint) -> Endpoint:
+    """An OAuth endpoint whose errors are answered as RFC 6749 §5.2 JSON, never cached."""
+
+    @functools.wraps(endpoint)
+    async def answer(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except OAuthError as error:
+            return oauth_error_response(error)
+
+    return answer
 
 
-async def _token(request: Request) -> Response:
-    params = await oauth_params(request)
-    credentials = credentials_from(request.headers.get("authorization"), params)
-    response = await exchange(params, credentials, grant_env_of(request))
-    return JSONResponse(response.as_dict(), headers=NO_STORE)
+def _address(request: Request) -> str:
+    """The client's address, as the server sees it (uvicorn's ``proxy_headers`` apply)."""
+    return request.client.host if request.client is not None else ""
 
 
 _TOKEN_ROUTE: dict[str, Any] = {
     "response_model": None,
     "responses": {200: {"model": TokenOut}, **_ERRORS},
-    "openapi_extra": {**_TOKEN_BODY, "security": CLIENT_AUTH},
+    "openapi_extra": {**body_schema(token_request_properties(), []), "security": CLIENT_AUTH},
     "summary": "Exchange a code or a refresh token for tokens",
 }
 
-router.add_api_route(
-    "/api/oauth/token", _token, methods=["POST"], operation_id="createToken", **_TOKEN_ROUTE
-)
-router.add_api_route(
+
+@HOT_ROUTES.route(
+    router,
+    "POST",
     "/api/token",
-    _token,
-    methods=["POST"],
     operation_id="createTokenLegacy",
     **{**_TOKEN_ROUTE, "summary": "Same as /api/oauth/token (the developer guide's path)"},
 )
+@HOT_ROUTES.route(router, "POST", "/api/oauth/token", operation_id="createToken", **_TOKEN_ROUTE)
+@oauth_json
+async def token(request: Request) -> Response:
+    params = await oauth_params(request)
+    credentials = credentials_from(request.headers.get("authorization"), params)
+    response = await exchange(params, credentials, _address(request), oauth_of(request))
+    return JSONResponse(response.as_dict(), headers=NO_STORE)
+
 
 _TOKEN_PARAM_BODY = body_schema(
     {
@@ -114,7 +114,9 @@ _TOKEN_PARAM_BODY = body_schema(
 )
 
 
-@router.post(
+@HOT_ROUTES.route(
+    router,
+    "POST",
     "/api/oauth/revoke",
     operation_id="revokeToken",
     response_model=None,
@@ -122,14 +124,17 @@ _TOKEN_PARAM_BODY = body_schema(
     openapi_extra={**_TOKEN_PARAM_BODY, "security": CLIENT_AUTH},
     summary="Revoke an access or refresh token (RFC 7009)",
 )
+@oauth_json
 async def revoke(request: Request) -> Response:
     params = await oauth_params(request)
     credentials = credentials_from(request.headers.get("authorization"), params)
-    await token_admin.revoke(params, credentials, grant_env_of(request))
+    await tokens.revoke(params, credentials, _address(request), oauth_of(request))
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post(
+@HOT_ROUTES.route(
+    router,
+    "POST",
     "/api/oauth/introspect",
     operation_id="introspectToken",
     response_model=None,
@@ -137,16 +142,9 @@ async def revoke(request: Request) -> Response:
     openapi_extra={**_TOKEN_PARAM_BODY, "security": CLIENT_AUTH},
     summary="Describe one of this client's tokens (RFC 7662)",
 )
+@oauth_json
 async def introspect(request: Request) -> Response:
     params = await oauth_params(request)
     credentials = credentials_from(request.headers.get("authorization"), params)
-    answer = await token_admin.introspect(params, credentials, grant_env_of(request))
+    answer = await tokens.introspect(params, credentials, _address(request), oauth_of(request))
     return JSONResponse(answer, headers=NO_STORE)
-
-
-HOT_ENDPOINTS: dict[tuple[str, str], Endpoint] = {
-    ("POST", "/api/oauth/token"): _token,
-    ("POST", "/api/token"): _token,
-    ("POST", "/api/oauth/revoke"): revoke,
-    ("POST", "/api/oauth/introspect"): introspect,
-}

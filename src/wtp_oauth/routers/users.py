@@ -18,7 +18,8 @@ from wtp_oauth.deps import (
     WriteToken,
     bearer_token,
 )
-from wtp_oauth.hot_paths import Endpoint
+from wtp_oauth.hot_paths import HOT_ROUTES
+from wtp_oauth.oauth.endpoints.bearer import user_of
 from wtp_oauth.schemas import AuthorizedApplication, Profile, ProfileUpdate, PublicProfile
 from wtp_oauth.services.users import profile_for
 
@@ -36,7 +37,9 @@ _SESSION: dict[str, Any] = {"security": [{"sessionCookie": []}]}
 _read_token = bearer_token("user.read")
 
 
-@router.get(
+@HOT_ROUTES.route(
+    router,
+    "GET",
     "/api/users/@me",
     operation_id="getCurrentUser",
     response_model=Profile,
@@ -47,7 +50,7 @@ _read_token = bearer_token("user.read")
 )
 async def get_me(request: Request) -> Response:
     token = await _read_token(request)
-    profile = profile_for(token.user, token)
+    profile = profile_for(user_of(token), token)
     return Response(profile.model_dump_json(exclude_none=True), media_type="application/json")
 
 
@@ -84,9 +87,6 @@ async def list_authorizations(user: CurrentUserDep, users: UsersDep) -> list[Aut
 async def revoke_authorization(client_id: str, user: CurrentUserDep, users: UsersDep) -> Response:
     await users.revoke_authorization(user.id, client_id)
     return Response(status_code=204)
-
-
-HOT_ENDPOINTS: dict[tuple[str, str], Endpoint] = {("GET", "/api/users/@me"): get_me}
 
 
 @router.get(

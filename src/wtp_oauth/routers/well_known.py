@@ -10,9 +10,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from wtp_oauth.deps import StateDep
+from wtp_oauth.oauth.registry import grant_types_supported
 from wtp_oauth.schemas import ScopeOut
 from wtp_oauth.scopes import SCOPES
-from wtp_oauth.services.grants import GRANTS
 
 router = APIRouter(tags=["discovery"])
 
@@ -39,7 +39,7 @@ async def metadata(state: StateDep) -> dict[str, Any]:
         "scopes_supported": [scope.name for scope in SCOPES],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": sorted(GRANTS),
+        "grant_types_supported": grant_types_supported(),
         "token_endpoint_auth_methods_supported": _AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": _AUTH_METHODS,
         "introspection_endpoint_auth_methods_supported": _AUTH_METHODS,

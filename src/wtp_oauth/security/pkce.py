@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import re
 
 # RFC 7636 §4.1: 43–128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~".
@@ -25,10 +24,3 @@ def s256(verifier: str) -> str:
     """RFC 7636 §4.2: ``BASE64URL(SHA256(ASCII(code_verifier)))`` without padding."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def verify(verifier: str, challenge: str) -> bool:
-    """RFC 7636 §4.6, compared in constant time."""
-    if not is_valid_verifier(verifier):
-        return False
-    return hmac.compare_digest(s256(verifier), challenge)

@@ -41,3 +41,11 @@ def matches_digest(secret: str, stored_digest: str | None) -> bool:
     if stored_digest is None:
         return False
     return hmac.compare_digest(digest(secret), stored_digest)
+
+
+def session_digest(token: str | None) -> str | None:
+    """The digest a session cookie's value is stored under; None for no cookie, or for a value
+    too long to be one this server set."""
+    if not token or len(token) > 200:
+        return None
+    return digest(token)

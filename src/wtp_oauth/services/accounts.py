@@ -19,19 +19,11 @@ from wtp_oauth.repositories.users import SessionRepository, UserRepository
 from wtp_oauth.schemas import UserCreate
 from wtp_oauth.security.passwords import hash_password, verify_password
 from wtp_oauth.security.text import is_storable
-from wtp_oauth.security.tokens import SESSION_PREFIX, digest, new_id, new_secret
+from wtp_oauth.security.tokens import SESSION_PREFIX, digest, new_id, new_secret, session_digest
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 # One address may fail this many times more often than one username (SPEC §2).
 IP_FACTOR = 10
-
-
-def session_digest(token: str | None) -> str | None:
-    """The digest a session cookie's value is stored under; None for no cookie, or for a value
-    too long to be one this server set."""
-    if not token or len(token) > 200:
-        return None
-    return digest(token)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,24 +13,24 @@ from wtp_oauth.clock import Clock
 from wtp_oauth.config import Settings
 from wtp_oauth.errors import AccessDenied
 from wtp_oauth.models import BrowserSession, Consent, User
-from wtp_oauth.repositories.applications import ApplicationRepository
-from wtp_oauth.repositories.grants import GrantRepository
-from wtp_oauth.repositories.token_store import ClientApplication
-from wtp_oauth.scopes import format_scope, parse_scope
-from wtp_oauth.security.tokens import digest
-from wtp_oauth.services.authorization import (
+from wtp_oauth.oauth.grants.authorization_code.authorize import (
     InvalidAuthorizationRequest,
     Redirect,
     ValidRequest,
     error_redirect,
     issue_code,
 )
+from wtp_oauth.oauth.records import ClientApplication
+from wtp_oauth.repositories.applications import ApplicationRepository
+from wtp_oauth.repositories.consents import ConsentRepository
+from wtp_oauth.scopes import format_scope, parse_scope
+from wtp_oauth.security.tokens import digest
 
 
 class ConsentForm:
     def __init__(self, session: AsyncSession, settings: Settings, clock: Clock) -> None:
         self._apps = ApplicationRepository(session)
-        self._grants = GrantRepository(session)
+        self._grants = ConsentRepository(session)
         self._settings = settings
         self._clock = clock
 

@@ -6,8 +6,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from wtp_oauth.clock import Clock
 from wtp_oauth.errors import NotFound
-from wtp_oauth.repositories.grants import GrantRepository
-from wtp_oauth.repositories.token_store import AccessTokenRecord, UserProfile
+from wtp_oauth.oauth.endpoints.bearer import user_of
+from wtp_oauth.oauth.records import AccessTokenRecord, UserProfile
+from wtp_oauth.repositories.consents import ConsentRepository
 from wtp_oauth.repositories.users import UserRepository
 from wtp_oauth.schemas import AuthorizedApplication, Profile, PublicProfile
 from wtp_oauth.scopes import parse_scope
@@ -28,7 +29,7 @@ def profile_for(user: UserProfile, token: AccessTokenRecord) -> Profile:
 class Users:
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._users = UserRepository(session)
-        self._grants = GrantRepository(session)
+        self._grants = ConsentRepository(session)
         self._clock = clock
 
     async def public_profile(self, user_id: str) -> PublicProfile:
@@ -43,7 +44,7 @@ class Users:
         )
 
     async def rename(self, token: AccessTokenRecord, display_name: str) -> Profile:
-        user = await self._users.get(token.user.id)
+        user = await self._users.get(user_of(token).id)
         if user is None:
             raise NotFound("User not found.")
         user.display_name = display_name

@@ -1,4 +1,4 @@
-"""services/grants/authorization_code.py on real storage: RFC 6749 §4.1.3, RFC 7636 §4.6."""
+"""oauth/grants/authorization_code/ on real storage: RFC 6749 §4.1.3, RFC 7636 §4.6."""
 
 from __future__ import annotations
 
@@ -7,31 +7,26 @@ import pytest
 from tests.helpers import REDIRECT_URI, pkce_pair
 from tests.services.conftest import LOOPBACK_URI, NATIVE_URI, Party
 from wtp_oauth.errors import InvalidGrant, InvalidRequest
-from wtp_oauth.security.tokens import digest
-from wtp_oauth.services.grants import TokenResponse
-from wtp_oauth.services.grants.authorization_code import AuthorizationCodeGrant
-from wtp_oauth.services.grants.refresh_token import RefreshTokenGrant
-
-GRANT = AuthorizationCodeGrant()
+from wtp_oauth.oauth.tokens import TokenResponse
 
 
 async def redeem(party: Party, client_id: str | None = None, **params: str) -> TokenResponse:
-    client = await party.client(client_id or party.confidential)
-    return await GRANT.issue(params, client, party.env)
+    return await party.exchange("authorization_code", client_id, **params)
 
 
 async def test_a_code_becomes_a_token_pair(party: Party) -> None:
     code = await party.code("user.email user.read")
     issued = await redeem(party, code=code)
     assert issued.access_token.startswith("wtpa_")
-    assert issued.refresh_token.startswith("wtpr_")
+    assert issued.refresh_token is not None and issued.refresh_token.startswith("wtpr_")
     assert issued.token_type == "Bearer"
     assert issued.expires_in == party.state.settings.access_token_ttl == 3600
     assert issued.scope == "user.read user.email"
 
-    access = await party.env.store.find_access_token(digest(issued.access_token))
-    refresh = await party.env.store.find_refresh_token(digest(issued.refresh_token))
+    access = await party.access_record(issued.access_token)
+    refresh = await party.refresh_record(issued.refresh_token)
     assert access is not None and refresh is not None
+    assert access.user is not None and refresh.user is not None
     assert access.user.id == refresh.user.id == party.user.id
     assert access.client_id == refresh.client_id == party.confidential
     assert access.family_id == refresh.family_id
@@ -77,8 +72,8 @@ async def test_a_code_works_once_and_a_replay_revokes_its_tokens(party: Party) -
     first = await redeem(party, code=code)
     with pytest.raises(InvalidGrant, match="already used"):
         await redeem(party, code=code)
-    access = await party.env.store.find_access_token(digest(first.access_token))
-    refresh = await party.env.store.find_refresh_token(digest(first.refresh_token))
+    access = await party.access_record(first.access_token)
+    refresh = await party.refresh_record(first.refresh_token)
     assert access is not None and access.revoked_at is not None
     assert refresh is not None and refresh.revoked_at is not None
 
@@ -86,14 +81,12 @@ async def test_a_code_works_once_and_a_replay_revokes_its_tokens(party: Party) -
 async def test_a_replay_also_revokes_tokens_refreshed_since(party: Party) -> None:
     code = await party.code()
     first = await redeem(party, code=code)
-    client = await party.client(party.confidential)
-    refreshed = await RefreshTokenGrant().issue(
-        {"refresh_token": first.refresh_token}, client, party.env
-    )
+    assert first.refresh_token is not None
+    refreshed = await party.exchange("refresh_token", refresh_token=first.refresh_token)
     with pytest.raises(InvalidGrant, match="already used"):
         await redeem(party, code=code)
-    access = await party.env.store.find_access_token(digest(refreshed.access_token))
-    refresh = await party.env.store.find_refresh_token(digest(refreshed.refresh_token))
+    access = await party.access_record(refreshed.access_token)
+    refresh = await party.refresh_record(refreshed.refresh_token)
     assert access is not None and access.revoked_at is not None
     assert refresh is not None and refresh.revoked_at is not None
 
@@ -155,7 +148,7 @@ async def test_public_client_with_pkce(party: Party) -> None:
     verifier, challenge = pkce_pair()
     code = await party.code(client_id=party.public, redirect_uri=NATIVE_URI, challenge=challenge)
     issued = await redeem(party, party.public, code=code, code_verifier=verifier)
-    assert issued.refresh_token.startswith("wtpr_")
+    assert issued.refresh_token is not None and issued.refresh_token.startswith("wtpr_")
 
 
 async def test_public_client_must_send_the_verifier(party: Party) -> None:

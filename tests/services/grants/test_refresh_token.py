@@ -1,4 +1,4 @@
-"""services/grants/refresh_token.py on real storage: RFC 6749 §6 with rotation."""
+"""oauth/grants/refresh_token/ on real storage: RFC 6749 §6 with rotation."""
 
 from __future__ import annotations
 
@@ -6,23 +6,18 @@ import pytest
 
 from tests.services.conftest import Party
 from wtp_oauth.errors import InvalidGrant, InvalidRequest, InvalidScope
-from wtp_oauth.security.tokens import digest
-from wtp_oauth.services.grants import TokenResponse
-from wtp_oauth.services.grants.authorization_code import AuthorizationCodeGrant
-from wtp_oauth.services.grants.refresh_token import RefreshTokenGrant
-
-GRANT = RefreshTokenGrant()
+from wtp_oauth.oauth.tokens import TokenResponse
 
 
 async def first_pair(party: Party, scope: str = "user.read user.email") -> TokenResponse:
-    code = await party.code(scope)
-    client = await party.client(party.confidential)
-    return await AuthorizationCodeGrant().issue({"code": code}, client, party.env)
+    return await party.exchange("authorization_code", code=await party.code(scope))
 
 
-async def refresh(party: Party, client_id: str | None = None, **params: str) -> TokenResponse:
-    client = await party.client(client_id or party.confidential)
-    return await GRANT.issue(params, client, party.env)
+async def refresh(
+    party: Party, client_id: str | None = None, **params: str | None
+) -> TokenResponse:
+    sent = {name: value for name, value in params.items() if value is not None}
+    return await party.exchange("refresh_token", client_id, **sent)
 
 
 async def test_rotation_returns_a_new_pair_and_retires_the_old_token(party: Party) -> None:
@@ -35,15 +30,14 @@ async def test_rotation_returns_a_new_pair_and_retires_the_old_token(party: Part
     assert second.scope == "user.read user.email"
     assert second.expires_in == 3600
 
-    store = party.env.store
-    old = await store.find_refresh_token(digest(first.refresh_token))
-    new = await store.find_refresh_token(digest(second.refresh_token))
+    old = await party.refresh_record(first.refresh_token)
+    new = await party.refresh_record(second.refresh_token)
     assert old is not None and old.rotated_at == party.now() and not old.is_active(party.now())
     assert new is not None and new.is_active(party.now()) and new.family_id == old.family_id
-    access = await store.find_access_token(digest(second.access_token))
+    access = await party.access_record(second.access_token)
     assert access is not None and access.is_active(party.now())
     # The earlier access token lives on until it expires.
-    earlier = await store.find_access_token(digest(first.access_token))
+    earlier = await party.access_record(first.access_token)
     assert earlier is not None and earlier.is_active(party.now())
 
 
@@ -71,11 +65,10 @@ async def test_a_retired_token_is_refused_and_revokes_the_family(party: Party) -
     second = await refresh(party, refresh_token=first.refresh_token)
     with pytest.raises(InvalidGrant, match="already used"):
         await refresh(party, refresh_token=first.refresh_token)
-    store = party.env.store
     for token in (first.access_token, second.access_token):
-        record = await store.find_access_token(digest(token))
+        record = await party.access_record(token)
         assert record is not None and record.revoked_at is not None
-    newest = await store.find_refresh_token(digest(second.refresh_token))
+    newest = await party.refresh_record(second.refresh_token)
     assert newest is not None and newest.revoked_at is not None
     with pytest.raises(InvalidGrant, match="revoked"):
         await refresh(party, refresh_token=second.refresh_token)
@@ -85,11 +78,10 @@ async def test_scope_narrows_the_new_access_token_only(party: Party) -> None:
     first = await first_pair(party)
     narrowed = await refresh(party, refresh_token=first.refresh_token, scope="user.read")
     assert narrowed.scope == "user.read"
-    store = party.env.store
-    access = await store.find_access_token(digest(narrowed.access_token))
+    access = await party.access_record(narrowed.access_token)
     assert access is not None and access.scope == "user.read"
     # RFC 6749 §6: the new refresh token keeps the grant's scope.
-    kept = await store.find_refresh_token(digest(narrowed.refresh_token))
+    kept = await party.refresh_record(narrowed.refresh_token)
     assert kept is not None and kept.scope == "user.read user.email"
     again = await refresh(party, refresh_token=narrowed.refresh_token)
     assert again.scope == "user.read user.email"
@@ -107,7 +99,7 @@ async def test_scope_never_widens_and_the_token_stays_usable(party: Party) -> No
     first = await first_pair(party, "user.read")
     with pytest.raises(InvalidScope, match="exceeds"):
         await refresh(party, refresh_token=first.refresh_token, scope="user.read user.write")
-    record = await party.env.store.find_refresh_token(digest(first.refresh_token))
+    record = await party.refresh_record(first.refresh_token)
     assert record is not None and record.is_active(party.now())
     assert (await refresh(party, refresh_token=first.refresh_token)).scope == "user.read"
 
@@ -146,7 +138,7 @@ async def test_an_access_token_is_not_a_refresh_token(party: Party) -> None:
 
 async def test_a_revoked_family_cannot_refresh(party: Party) -> None:
     first = await first_pair(party)
-    record = await party.env.store.find_refresh_token(digest(first.refresh_token))
+    record = await party.refresh_record(first.refresh_token)
     assert record is not None
     await party.env.store.revoke_family(record.family_id, party.now())
     with pytest.raises(InvalidGrant, match="revoked"):

@@ -17,10 +17,10 @@ from wtp_oauth.models import (
     Consent,
     RefreshToken,
 )
-from wtp_oauth.repositories.token_store import NewCode
+from wtp_oauth.oauth.records import NewCode
 
 
-class GrantRepository:
+class ConsentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 

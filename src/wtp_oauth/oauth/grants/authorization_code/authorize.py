@@ -6,15 +6,14 @@ goes back to the client with ``error``, ``state`` and ``iss`` (RFC 9207). A requ
 consent is stored, bound to the browser session; the consent form carries only its id, so a
 user editing hidden fields cannot change what is granted or where it is sent.
 
-Signing in with a remembered consent is on every client's sign-in path, so ``Authorization``
-runs on the token store, like the token endpoint: one statement reads the browser's session,
-the client and the consent (:class:`AuthorizeContext`) and, on PostgreSQL, stores in passing
-the code the request would get if that consent covers it (a ``ProspectiveCode``). The decision
-is still made here, from what was read, as if nothing had been stored: the stored code is
-issued only if the decision is that very code, and withdrawn otherwise; where the store
-declined it, a second statement stores the code. Nothing is cached between requests, so a
-revoked consent, a deleted application, a closed session or a removed redirect URI count from
-the very next request. The consent form's answer is a cold path and stays on the ORM
+Signing in with a remembered consent is on every client's sign-in path, so it runs on the
+token path's storage: one statement reads the browser's session, the client and the consent
+(:class:`AuthorizeContext`). The code such a request would get is offered with the lookup as a
+hint (:class:`PreparedCode`), which PostgreSQL stores in the same statement when what it reads
+allows it; the decision is still made here, from what was read, and the code issued is stored
+with ``add_code`` whatever the store did with the hint. Nothing is cached between requests, so
+a revoked consent, a deleted application, a closed session or a removed redirect URI count
+from the very next request. The consent form's answer is a cold path and stays on the ORM
 (``services/consent_form.py``).
 """
 
@@ -35,20 +34,14 @@ from wtp_oauth.errors import (
     OAuthError,
     UnsupportedResponseType,
 )
-from wtp_oauth.repositories.token_store import (
-    AuthorizeContext,
-    AuthorizeStore,
-    ClientApplication,
-    NewCode,
-    PendingRequest,
-    ProspectiveCode,
-)
+from wtp_oauth.oauth.grants.authorization_code.rules import consent_may_be_skipped
+from wtp_oauth.oauth.grants.authorization_code.storage import AuthorizeSession, PreparedCode
+from wtp_oauth.oauth.records import AuthorizeContext, ClientApplication, NewCode, PendingRequest
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security import pkce
 from wtp_oauth.security.redirect_uris import MAX_LENGTH, matches_registered
 from wtp_oauth.security.text import has_control, is_identifier
-from wtp_oauth.security.tokens import digest, new_id, new_secret
-from wtp_oauth.services.accounts import session_digest
+from wtp_oauth.security.tokens import digest, new_id, new_secret, session_digest
 
 PENDING_REQUEST_TTL = timedelta(minutes=30)
 PROMPTS = frozenset({"none", "login", "consent"})
@@ -165,7 +158,7 @@ class _Prospect:
     """A code offered to the store with the lookup, and the code itself."""
 
     code: str
-    record: ProspectiveCode
+    record: PreparedCode
 
     def is_for(self, request: ValidRequest) -> bool:
         # The client and the user are the ones the lookup found, as for the request.
@@ -175,8 +168,19 @@ class _Prospect:
             and self.record.code_challenge == request.code_challenge
         )
 
-    def issued_by(self, outcome: object) -> bool:
-        return isinstance(outcome, Redirect) and outcome.code_digest == self.record.code_digest
+    def as_code(self, client_id: str, user_id: str) -> NewCode:
+        record = self.record
+        return NewCode(
+            code_digest=record.code_digest,
+            client_id=client_id,
+            user_id=user_id,
+            redirect_uri=record.redirect_uri,
+            scope=record.scope,
+            code_challenge=record.code_challenge,
+            family_id=record.family_id,
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+        )
 
 
 # Refused by the token store when the application, or the user's session, was deleted between
@@ -187,7 +191,7 @@ _GONE = "This application or your session no longer exists. Start again from the
 class Authorization:
     """``GET /oauth/authorize`` on the token store (RFC 6749 §4.1.1)."""
 
-    def __init__(self, store: AuthorizeStore, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: AuthorizeSession, settings: Settings, clock: Clock) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
@@ -202,22 +206,15 @@ class Authorization:
         # No session cookie, no code: nothing to offer.
         prospect = self._prospect(params, now) if params is not None and session_token else None
         context = await self._context(session_token, params, now, prospect)
-        stored = prospect if prospect is not None and context.code_stored else None
         if params is None:
-            outcome: Outcome | InvalidAuthorizationRequest | None = None
-        else:
-            try:
-                checked = self.validate(params, context.application)
-                if isinstance(checked, Redirect):
-                    outcome = checked
-                else:
-                    outcome = await self.decide(params, checked, context, stored)
-            except InvalidAuthorizationRequest as exc:
-                outcome = exc
-        if stored is not None and not stored.issued_by(outcome):
-            # Not the code to issue after all (no rule of today's says so): no grant is left.
-            await self._store.withdraw_code(stored.record.code_digest)
-        return context, outcome
+            return context, None
+        try:
+            checked = self.validate(params, context.application)
+            if isinstance(checked, Redirect):
+                return context, checked
+            return context, await self.decide(params, checked, context, prospect)
+        except InvalidAuthorizationRequest as exc:
+            return context, exc
 
     async def _context(
         self,
@@ -233,7 +230,7 @@ class Authorization:
             session_digest=session_digest(session_token),
             client_id=client_id if client_id and is_identifier(client_id) else None,
             now=now,
-            code=prospect.record if prospect is not None else None,
+            prepared=prospect.record if prospect is not None else None,
         )
 
     def _prospect(self, params: list[tuple[str, str]], now: datetime) -> _Prospect | None:
@@ -252,7 +249,7 @@ class Authorization:
         if prompt & {"login", "consent"}:
             return None
         code = new_secret()
-        record = ProspectiveCode(
+        record = PreparedCode(
             code_digest=digest(code),
             redirect_uri=redirect_uri,
             scope=format_scope(scopes),
@@ -344,11 +341,12 @@ class Authorization:
         params: list[tuple[str, str]],
         request: ValidRequest,
         context: AuthorizeContext,
-        stored: _Prospect | None = None,
+        prospect: _Prospect | None = None,
     ) -> Outcome:
         """Sign in, reuse a remembered consent, or ask (SPEC §5; OIDC Core §3.1.2.1 prompt).
 
-        ``stored`` is a code the store kept with the lookup: issued if it is the one to issue.
+        ``prospect`` is the code offered to the store with the lookup: issued if it is the one
+        to issue, so that a store that kept it has nothing more to write.
         """
         signed_in = context.session
         if signed_in is None or "login" in request.prompt:
@@ -366,13 +364,21 @@ class Authorization:
                 again.append(("prompt", rest))
             return NeedsLogin("/oauth/authorize?" + urlencode(again))
         consent = context.consent_scope
-        remembered = consent is not None and request.scopes <= parse_scope(consent)
+        remembered = (
+            consent is not None
+            and request.scopes <= parse_scope(consent)
+            and consent_may_be_skipped(request.application, request.redirect_uri)
+        )
         if remembered and "consent" not in request.prompt:
-            if stored is not None and stored.is_for(request):
-                return _code_redirect(
-                    self._settings, request, stored.code, stored.record.code_digest
+            if prospect is not None and prospect.is_for(request):
+                code = prospect.as_code(request.application.client_id, signed_in.user.id)
+                redirect = _code_redirect(
+                    self._settings, request, prospect.code, prospect.record.code_digest
                 )
-            code, redirect = issue_code(self._settings, self._clock(), request, signed_in.user.id)
+            else:
+                code, redirect = issue_code(
+                    self._settings, self._clock(), request, signed_in.user.id
+                )
             if not await self._store.add_code(code):
                 raise InvalidAuthorizationRequest(_GONE)
             return redirect

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from wtp_oauth.errors import InsufficientScope, InvalidToken, OAuthError
-from wtp_oauth.repositories.token_store import AccessTokenRecord
+from wtp_oauth.oauth.context import OAuthContext
+from wtp_oauth.oauth.records import AccessTokenRecord, UserProfile
 from wtp_oauth.scopes import parse_scope
 from wtp_oauth.security.tokens import ACCESS_TOKEN_PREFIX, digest
-from wtp_oauth.services.grants import GrantEnv
 
 REALM = "wtp-oauth"
 
@@ -29,17 +29,28 @@ def access_token_from(authorization: str | None) -> str:
     return token
 
 
-async def authenticate(authorization: str | None, scope: str, env: GrantEnv) -> AccessTokenRecord:
+async def authenticate(
+    authorization: str | None, scope: str, ctx: OAuthContext
+) -> AccessTokenRecord:
     """The active access token of this request, holding ``scope`` (RFC 6750 §3.1)."""
     token = access_token_from(authorization)
     record = None
     if token.startswith(ACCESS_TOKEN_PREFIX) and len(token) <= 200:
-        record = await env.store.find_access_token(digest(token))
-    if record is None or not record.is_active(env.clock()):
+        record = await ctx.store.find_access_token(digest(token))
+    if record is None or not record.is_active(ctx.clock()):
         raise InvalidToken("The access token is invalid, expired or revoked.")
+    # A client's own token (SPEC §13): the user API speaks only for users.
+    user_of(record)
     if scope not in parse_scope(record.scope):
         raise InsufficientScope(scope)
     return record
+
+
+def user_of(token: AccessTokenRecord) -> UserProfile:
+    """The user a token from :func:`authenticate` speaks for (it refuses clients' tokens)."""
+    if token.user is None:
+        raise InvalidToken("This access token was issued to a client, not for a user.")
+    return token.user
 
 
 def challenge(error: OAuthError) -> str:

@@ -1,0 +1,1 @@
+"""The OAuth endpoints' logic, without HTTP: token, revocation, introspection, bearer checks."""

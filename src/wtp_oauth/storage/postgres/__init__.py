@@ -1,0 +1,1 @@
+"""The OAuth core's storage on PostgreSQL (asyncpg), one module per concern."""
