@@ -10,8 +10,8 @@ needs one fresh code per request — tens of thousands per run. Asking ``/oauth/
 each would take longer than the measurement itself, so :func:`insert_codes` writes them straight
 into ``authorization_codes`` through the project's own table definition, with the project's own
 digest function, for users who really granted consent through the API — the same row that
-``oauth.grants.authorization_code.authorize.issue_code`` writes. The authorize endpoint itself is measured by the
-sign-in scenario, and ``tests/bench`` checks that such a code is redeemed by the server.
+``oauth.grants.authorization_code.authorize.issue_code`` writes. The authorize endpoint itself
+is measured by the sign-in scenario, and ``tests/bench`` checks that such a code is redeemed by the server.
 """
 
 from __future__ import annotations
