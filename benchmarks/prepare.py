@@ -11,7 +11,8 @@ each would take longer than the measurement itself, so :func:`insert_codes` writ
 into ``authorization_codes`` through the project's own table definition, with the project's own
 digest function, for users who really granted consent through the API — the same row that
 ``oauth.grants.authorization_code.authorize.issue_code`` writes. The authorize endpoint itself
-is measured by the sign-in scenario, and ``tests/bench`` checks that such a code is redeemed by the server.
+is measured by the sign-in scenario, and ``tests/bench`` checks that such a code is redeemed by
+the server.
 """
 
 from __future__ import annotations
