@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import unquote_plus
 
 from wtp_oauth.errors import (
     InvalidClient,
@@ -63,8 +64,6 @@ def _challenge(method: str) -> dict[str, str]:
 
 
 def _basic(value: str) -> tuple[str, str]:
-    from urllib.parse import unquote_plus
-
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:

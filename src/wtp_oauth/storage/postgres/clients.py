@@ -10,6 +10,7 @@ condition is the SQL twin of ``oauth.clients.judge``, which judges the returned 
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime
 from typing import Any
@@ -69,6 +70,12 @@ def check_args(check: ClientCheck) -> tuple[Any, ...]:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _grant_types(text: str) -> frozenset[str]:
+    """A json column's text (asyncpg hands over the text): few distinct values, parsed once."""
+    return frozenset(json.loads(text))
+
+
 def client_of(check: ClientCheck, row: Any) -> ClientRecord | None:
     """The client's record from a guarded statement's row (None: no such client)."""
     if row is None:
@@ -78,8 +85,7 @@ def client_of(check: ClientCheck, row: Any) -> ClientRecord | None:
         client_type=row["client_type"],
         secret_digest=row["secret_digest"],
         recent_failures=row["failures"],
-        # A json column: asyncpg hands over its text.
-        grant_types=frozenset(json.loads(row["grant_types"])),
+        grant_types=_grant_types(row["grant_types"]),
     )
 
 
