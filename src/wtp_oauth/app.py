@@ -21,7 +21,16 @@ from wtp_oauth.hot_paths import HOT_ROUTES, HotPaths
 from wtp_oauth.middleware import BodyLimit, SecurityHeaders
 from wtp_oauth.oauth.context import OAuthContext, Storage
 from wtp_oauth.repositories.server import load_secret_key
-from wtp_oauth.routers import accounts, authorize, clients, portal, token, users, well_known
+from wtp_oauth.routers import (
+    accounts,
+    authorize,
+    clients,
+    portal,
+    protected_resource,
+    token,
+    users,
+    well_known,
+)
 from wtp_oauth.state import AppState
 from wtp_oauth.storage.postgres.store import PostgresStore
 from wtp_oauth.storage.sqlite.store import SQLiteStore
@@ -125,7 +134,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     http_errors.install(app)
     # FastAPI tries routers in this order: the hot paths (token, user API) first.
-    for module in (token, users, accounts, clients, authorize, well_known, portal):
+    for module in (
+        token,
+        users,
+        accounts,
+        clients,
+        authorize,
+        well_known,
+        protected_resource,
+        portal,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     # Innermost first: the hot paths are served inside the security headers and body limit.

@@ -58,7 +58,7 @@ async def _oauth_error(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(
             {"detail": exc.description},
             status_code=exc.status_code,
-            headers={"WWW-Authenticate": challenge(exc)},
+            headers={"WWW-Authenticate": challenge(exc, request.app.state.wtp.settings.issuer)},
         )
     # The OAuth endpoints answer their own errors (routers/token.py's ``oauth_json``).
     return JSONResponse(

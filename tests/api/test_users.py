@@ -21,6 +21,7 @@ from tests.helpers import (
 )
 
 CHALLENGE_START = 'Bearer realm="wtp-oauth"'
+RESOURCE_METADATA = "http://testserver/.well-known/oauth-protected-resource/api"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -86,7 +87,10 @@ async def test_no_token_is_401_without_an_error_code(client: httpx.AsyncClient) 
         await client.get("/api/users/abc"),
     ):
         assert r.status_code == 401
-        assert r.headers["www-authenticate"] == CHALLENGE_START
+        # No error code (RFC 6750 §3.1); where to learn how to get a token (RFC 9728 §5.1).
+        assert r.headers["www-authenticate"] == (
+            CHALLENGE_START + f', resource_metadata="{RESOURCE_METADATA}"'
+        )
         assert r.json()["detail"]
 
 

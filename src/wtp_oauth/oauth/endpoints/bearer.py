@@ -53,8 +53,14 @@ def user_of(token: AccessTokenRecord) -> UserProfile:
     return token.user
 
 
-def challenge(error: OAuthError) -> str:
-    """The ``WWW-Authenticate`` value for a failed bearer check."""
+def resource_metadata_url(issuer: str) -> str:
+    """RFC 9728 §3: where the user API describes itself."""
+    return f"{issuer}/.well-known/oauth-protected-resource/api"
+
+
+def challenge(error: OAuthError, issuer: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value for a failed bearer check (RFC 6750 §3), pointing at the
+    protected resource's metadata (RFC 9728 §5.1) when ``issuer`` is given."""
     parts = [f'realm="{REALM}"']
     if error.error:
         parts.append(f'error="{error.error}"')
@@ -62,4 +68,6 @@ def challenge(error: OAuthError) -> str:
             parts.append(f'error_description="{error.description}"')
     if isinstance(error, InsufficientScope):
         parts.append(f'scope="{error.scope}"')
+    if issuer is not None:
+        parts.append(f'resource_metadata="{resource_metadata_url(issuer)}"')
     return "Bearer " + ", ".join(parts)
