@@ -12,6 +12,7 @@ for the whole fetch, at most 5 KB of body, JSON only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import logging
 import socket
@@ -116,8 +117,13 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         )
 
 
+@functools.cache
 def default_ssl_context() -> ssl.SSLContext:
-    """Certificates verified against the Mozilla roots (as ``httpx`` does), TLS 1.2 or later."""
+    """Certificates verified against the Mozilla roots (as ``httpx`` does), TLS 1.2 or later.
+
+    Built once per process (loading the roots takes a noticeable fraction of a second) and shared:
+    an ``SSLContext`` may serve many connections at once.
+    """
     context = ssl.create_default_context(cafile=certifi.where())
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
@@ -167,8 +173,9 @@ class DocumentFetcher:
                 addresses = await self._checked_addresses(target)
                 return await self._get(target, addresses)
         except TimeoutError as exc:
+            seconds = f"{self._deadline:g} second{'' if self._deadline == 1 else 's'}"
             raise ClientMetadataError(
-                f"The client metadata document did not arrive within {self._deadline:g} seconds."
+                f"The client metadata document did not arrive within {seconds}."
             ) from exc
 
     async def _checked_addresses(self, target: ClientIdURL) -> Sequence[IPAddress]:

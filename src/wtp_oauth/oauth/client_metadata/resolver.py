@@ -13,6 +13,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from wtp_oauth.clock import Clock, utcnow
+from wtp_oauth.config import Settings
 
 from .cache import MAX_ENTRIES, DocumentCache
 from .document import ClientMetadata, parse_client_id_url
@@ -77,6 +78,11 @@ class ClientMetadataResolver:
         self._cache = cache or DocumentCache(clock=clock)
         self._backoff = backoff or Backoff(clock=clock)
 
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = utcnow) -> ClientMetadataResolver:
+        """The production resolver: ``WTP_ALLOW_LOOPBACK_CLIENT_METADATA`` is the only knob."""
+        return cls(allow_loopback=settings.allow_loopback_client_metadata, clock=clock)
+
     async def resolve(self, client_id_url: str) -> ClientMetadata:
         """The validated metadata document for a ``client_id`` URL.
 
@@ -87,11 +93,11 @@ class ClientMetadataResolver:
         cached = self._cache.get(client_id_url)
         if cached is not None:
             return cached
-        wait = self._backoff.remaining(client_id_url)
+        wait = math.ceil(self._backoff.remaining(client_id_url))
         if wait > 0:
             raise ClientMetadataError(
                 "The client metadata document at this URL could not be used a moment ago; "
-                f"try again in {math.ceil(wait)} seconds."
+                f"try again in {wait} second{'' if wait == 1 else 's'}."
             )
         try:
             metadata, ttl = await self._fetcher.fetch(target)
