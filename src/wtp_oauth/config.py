@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Worker processes serving this database from this host (``serve --workers`` sets it):
     # the token store sizes its pools from it.
     workers: int = Field(default=1, gt=0)
+    # Development and tests only: also fetch client metadata documents (SPEC §14) from
+    # ``http://127.0.0.1:<port>/…`` and from names resolving into 127.0.0.0/8.
+    allow_loopback_client_metadata: bool = False
 
     @field_validator("issuer")
     @classmethod
