@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from wtp_oauth.security.text import is_storable
 
@@ -19,10 +20,46 @@ def _storable(value: str) -> str:
 # Every string the API accepts: a NUL or a lone surrogate is a 422, not a database error.
 Storable = AfterValidator(_storable)
 
+# One rule for every password the server is given, at sign-up and at sign-in, by the JSON API
+# and by the HTML forms: too long is refused with this message, never cut short.
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+PASSWORD_TOO_SHORT = f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
+PASSWORD_TOO_LONG = f"Password must be at most {MAX_PASSWORD_LENGTH:,} characters."
+
+
+def _password_not_too_long(value: str) -> str:
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise PydanticCustomError("string_too_long", PASSWORD_TOO_LONG)
+    return value
+
+
+def _password_long_enough(value: str) -> str:
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise PydanticCustomError("string_too_short", PASSWORD_TOO_SHORT)
+    return value
+
+
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024), Storable]
+# A new password. The lengths are checked by the validators, for their messages, and declared
+# to the schema by hand.
+Password = Annotated[
+    str,
+    AfterValidator(_password_not_too_long),
+    AfterValidator(_password_long_enough),
+    Storable,
+    Field(json_schema_extra={"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH}),
+]
+# A password offered at sign-in: any length a new one may have (so it is never cut short).
+GivenPassword = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    AfterValidator(_password_not_too_long),
+    Storable,
+    Field(json_schema_extra={"maxLength": MAX_PASSWORD_LENGTH}),
+]
 DisplayName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Storable
 ]
@@ -45,7 +82,7 @@ class UserCreate(_Strict):
 
 class SessionCreate(_Strict):
     username: Annotated[str, StringConstraints(min_length=1, max_length=320), Storable]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024), Storable]
+    password: GivenPassword
 
 
 class PublicProfile(BaseModel):

@@ -301,7 +301,7 @@ async def test_signup_form_lists_each_problem_and_keeps_next(client: httpx.Async
     for hint in (
         "Username: 3 to 32 letters, digits, '.', '_' or '-'.",
         "Email: enter a valid email address.",
-        "Password: at least 8 characters.",
+        "Password must be at least 8 characters.",
     ):
         assert hint in text
     assert hidden(r.text, "next") == "/developers"
