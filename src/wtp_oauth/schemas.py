@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from wtp_oauth.grant_types import DEFAULT_GRANT_TYPES
 from wtp_oauth.security.text import is_storable
 
 
@@ -67,7 +68,20 @@ AppName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Storable
 ]
 RedirectURI = Annotated[str, StringConstraints(min_length=1, max_length=2000), Storable]
+RedirectURIs = Annotated[list[RedirectURI], Field(max_length=20)]
 Description = Annotated[str, StringConstraints(max_length=1000), Storable]
+# Checked against the known grant types by the service, whose error names the value.
+GrantType = Annotated[str, StringConstraints(min_length=1, max_length=100), Storable]
+GrantTypes = Annotated[
+    list[GrantType],
+    Field(
+        max_length=10,
+        description="RFC 7591 grant type names: authorization_code, refresh_token, "
+        "client_credentials (confidential clients only), "
+        "urn:ietf:params:oauth:grant-type:device_code.",
+    ),
+]
+IdTokenAlg = Literal["ES256", "RS256"]
 
 
 class _Strict(BaseModel):
@@ -102,15 +116,24 @@ class ProfileUpdate(_Strict):
 
 class ApplicationCreate(_Strict):
     name: AppName
-    redirect_uris: Annotated[list[RedirectURI], Field(min_length=1, max_length=20)]
+    redirect_uris: RedirectURIs = Field(
+        default_factory=list,
+        description="At least one when grant_types has authorization_code.",
+    )
     description: Description = ""
     client_type: Literal["confidential", "public"] = "confidential"
+    grant_types: GrantTypes = Field(default_factory=lambda: list(DEFAULT_GRANT_TYPES))
+    post_logout_redirect_uris: RedirectURIs = Field(default_factory=list)
+    id_token_signed_response_alg: IdTokenAlg = "ES256"
 
 
 class ApplicationUpdate(_Strict):
     name: AppName | None = None
-    redirect_uris: Annotated[list[RedirectURI], Field(min_length=1, max_length=20)] | None = None
+    redirect_uris: RedirectURIs | None = None
     description: Description | None = None
+    grant_types: GrantTypes | None = None
+    post_logout_redirect_uris: RedirectURIs | None = None
+    id_token_signed_response_alg: IdTokenAlg | None = None
 
 
 class ApplicationOut(BaseModel):
@@ -119,6 +142,9 @@ class ApplicationOut(BaseModel):
     description: str
     redirect_uris: list[str]
     client_type: Literal["confidential", "public"]
+    grant_types: list[str]
+    post_logout_redirect_uris: list[str]
+    id_token_signed_response_alg: IdTokenAlg
     created_at: datetime
 
 

@@ -75,7 +75,7 @@ async def test_create_form_shows_what_is_wrong(client: httpx.AsyncClient) -> Non
     cases = [
         ({"name": "   "}, "Name: 1 to 100 characters."),
         ({"client_type": "secretive"}, "Client type: choose confidential or public."),
-        ({"redirect_uris": ""}, "Redirect URIs: 1 to 20, one per line"),
+        ({"redirect_uris": ""}, "Register at least one redirect URI"),
         (
             {"redirect_uris": "https://ok.example/cb\nhttp://planner.example/cb"},
             "http://planner.example/cb — Redirect URI must use https",

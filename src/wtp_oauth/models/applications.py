@@ -8,10 +8,10 @@ from enum import StrEnum
 from sqlalchemy import JSON
 from sqlmodel import Column, Field, SQLModel
 
+# Re-exported: models.DEFAULT_GRANT_TYPES is where the rest of the code has found it.
+from wtp_oauth.grant_types import DEFAULT_GRANT_TYPES as DEFAULT_GRANT_TYPES
+from wtp_oauth.grant_types import DEFAULT_ID_TOKEN_ALG
 from wtp_oauth.models.types import UTCDateTime
-
-# What an application may use when it does not say (SPEC §11).
-DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 class ClientType(StrEnum):
@@ -40,7 +40,7 @@ class Application(SQLModel, table=True):
     post_logout_redirect_uris: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    id_token_signed_response_alg: str = Field(default="ES256", max_length=8)
+    id_token_signed_response_alg: str = Field(default=DEFAULT_ID_TOKEN_ALG, max_length=8)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
