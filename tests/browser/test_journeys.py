@@ -168,7 +168,10 @@ def test_developer_registers_app_user_signs_in_and_revokes(
         page.get_by_role("button", name="Sign in").click()
 
         expect(page.get_by_role("heading", level=1)).to_contain_text("Party Planner")
-        expect(page.get_by_text(f"Made by {developer}.")).to_be_visible()
+        expect(page.get_by_text(f"Made by the developer {developer}, not by")).to_be_visible()
+        expect(page.locator("figure.developer-words")).to_contain_text(
+            "Description from the developer"
+        )
         expect(page.locator("li[data-scope='user.email']")).to_have_text("See your email address")
         expect(page.locator(".redirect-host")).to_have_text("127.0.0.1")
         user_tab.check("consent")
