@@ -47,3 +47,26 @@ class Application(SQLModel, table=True):
     @property
     def is_public(self) -> bool:
         return self.client_type == ClientType.public
+
+
+class SecretReveal(SQLModel, table=True):
+    """A client secret waiting to be shown once on the portal's page after the POST that made
+    it (post/redirect/get): for five minutes, to the browser session that made it, and only
+    with the random key the browser holds, since the secret is sealed under that key."""
+
+    __tablename__ = "secret_reveals"
+
+    # SHA-256 of the random key in the browser's cookie.
+    id_digest: str = Field(primary_key=True, max_length=64)
+    session_digest: str = Field(
+        foreign_key="sessions.token_digest", ondelete="CASCADE", index=True, max_length=64
+    )
+    client_id: str = Field(
+        foreign_key="applications.client_id", ondelete="CASCADE", index=True, max_length=64
+    )
+    # The secret, sealed under the browser's key (``security/sealing.py``); None for a public
+    # client, which has none.
+    sealed_secret: str | None = Field(default=None, max_length=128)
+    # True when the application was just registered, False after a secret rotation.
+    created: bool
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
