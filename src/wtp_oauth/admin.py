@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, or_
@@ -30,9 +32,15 @@ RETENTION = timedelta(days=1)
 
 
 def _message(exc: ValidationError | DomainError) -> str:
-    if isinstance(exc, DomainError):
-        return str(exc.detail)
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    if isinstance(exc, DomainError) and isinstance(exc.detail, str):
+        return exc.detail
+    errors: Sequence[Mapping[str, Any]] = (
+        exc.errors() if isinstance(exc, ValidationError) else exc.detail  # type: ignore[assignment]
+    )
+    # A service's InvalidInput has FastAPI's shape: its loc starts with "body".
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc'] if part != 'body')}: {e['msg']}" for e in errors
+    )
 
 
 async def create_user(settings: Settings, username: str, email: str, password: str) -> str:
@@ -50,15 +58,31 @@ async def create_user(settings: Settings, username: str, email: str, password: s
 
 
 async def create_client(
-    settings: Settings, *, owner: str, name: str, redirect_uris: list[str], client_type: str
+    settings: Settings,
+    *,
+    owner: str,
+    name: str,
+    redirect_uris: list[str],
+    client_type: str,
+    grant_types: list[str] | None = None,
+    post_logout_redirect_uris: list[str] | None = None,
+    id_token_signed_response_alg: str | None = None,
 ) -> dict[str, str | None]:
+    """Register an application as ``owner`` (SPEC §2, §11); unset options keep the API's
+    defaults."""
     engine = create_engine(settings)
     factory = create_session_factory(engine)
+    options: dict[str, object] = {
+        "grant_types": grant_types,
+        "post_logout_redirect_uris": post_logout_redirect_uris,
+        "id_token_signed_response_alg": id_token_signed_response_alg,
+    }
     try:
         data = ApplicationCreate(
             name=name,
             redirect_uris=redirect_uris,
             client_type=client_type,
+            **{key: value for key, value in options.items() if value is not None},
         )
         async with factory.begin() as session:
             user = await UserRepository(session).by_username(owner)

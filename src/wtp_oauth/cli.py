@@ -89,8 +89,11 @@ def _create_client(args: argparse.Namespace) -> int:
             Settings(),
             owner=args.owner,
             name=args.name,
-            redirect_uris=args.redirect_uri,
+            redirect_uris=args.redirect_uri or [],
             client_type="public" if args.public else "confidential",
+            grant_types=args.grant_type,
+            post_logout_redirect_uris=args.post_logout_redirect_uri,
+            id_token_signed_response_alg=args.id_token_signed_response_alg,
         )
     )
     print(json.dumps(created))
@@ -129,8 +132,29 @@ def _parser() -> argparse.ArgumentParser:
     client = commands.add_parser("create-client", help="register an application")
     client.add_argument("--owner", required=True, help="the owner's username")
     client.add_argument("--name", required=True)
-    client.add_argument("--redirect-uri", action="append", required=True)
+    client.add_argument(
+        "--redirect-uri",
+        action="append",
+        help="repeatable; at least one for the authorization_code grant",
+    )
     client.add_argument("--public", action="store_true", help="a public client (PKCE, no secret)")
+    client.add_argument(
+        "--grant-type",
+        action="append",
+        metavar="GRANT_TYPE",
+        help="repeatable; RFC 7591 names (default: authorization_code and refresh_token)",
+    )
+    client.add_argument(
+        "--post-logout-redirect-uri",
+        action="append",
+        metavar="URI",
+        help="repeatable; where people may be sent after signing out",
+    )
+    client.add_argument(
+        "--id-token-signed-response-alg",
+        metavar="ALG",
+        help="how its ID tokens are signed: ES256 (the default) or RS256",
+    )
     client.set_defaults(run=_create_client)
 
     commands.add_parser(

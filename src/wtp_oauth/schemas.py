@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
+from wtp_oauth.grant_types import DEFAULT_GRANT_TYPES
 from wtp_oauth.security.text import is_storable
 
 
@@ -19,10 +21,46 @@ def _storable(value: str) -> str:
 # Every string the API accepts: a NUL or a lone surrogate is a 422, not a database error.
 Storable = AfterValidator(_storable)
 
+# One rule for every password the server is given, at sign-up and at sign-in, by the JSON API
+# and by the HTML forms: too long is refused with this message, never cut short.
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+PASSWORD_TOO_SHORT = f"Password must be at least {MIN_PASSWORD_LENGTH} characters."
+PASSWORD_TOO_LONG = f"Password must be at most {MAX_PASSWORD_LENGTH:,} characters."
+
+
+def _password_not_too_long(value: str) -> str:
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise PydanticCustomError("string_too_long", PASSWORD_TOO_LONG)
+    return value
+
+
+def _password_long_enough(value: str) -> str:
+    if len(value) < MIN_PASSWORD_LENGTH:
+        raise PydanticCustomError("string_too_short", PASSWORD_TOO_SHORT)
+    return value
+
+
 Username = Annotated[
     str, StringConstraints(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=1024), Storable]
+# A new password. The lengths are checked by the validators, for their messages, and declared
+# to the schema by hand.
+Password = Annotated[
+    str,
+    AfterValidator(_password_not_too_long),
+    AfterValidator(_password_long_enough),
+    Storable,
+    Field(json_schema_extra={"minLength": MIN_PASSWORD_LENGTH, "maxLength": MAX_PASSWORD_LENGTH}),
+]
+# A password offered at sign-in: any length a new one may have (so it is never cut short).
+GivenPassword = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    AfterValidator(_password_not_too_long),
+    Storable,
+    Field(json_schema_extra={"maxLength": MAX_PASSWORD_LENGTH}),
+]
 DisplayName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), Storable
 ]
@@ -30,7 +68,20 @@ AppName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), Storable
 ]
 RedirectURI = Annotated[str, StringConstraints(min_length=1, max_length=2000), Storable]
+RedirectURIs = Annotated[list[RedirectURI], Field(max_length=20)]
 Description = Annotated[str, StringConstraints(max_length=1000), Storable]
+# Checked against the known grant types by the service, whose error names the value.
+GrantType = Annotated[str, StringConstraints(min_length=1, max_length=100), Storable]
+GrantTypes = Annotated[
+    list[GrantType],
+    Field(
+        max_length=10,
+        description="RFC 7591 grant type names: authorization_code, refresh_token, "
+        "client_credentials (confidential clients only), "
+        "urn:ietf:params:oauth:grant-type:device_code.",
+    ),
+]
+IdTokenAlg = Literal["ES256", "RS256"]
 
 
 class _Strict(BaseModel):
@@ -45,7 +96,7 @@ class UserCreate(_Strict):
 
 class SessionCreate(_Strict):
     username: Annotated[str, StringConstraints(min_length=1, max_length=320), Storable]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1024), Storable]
+    password: GivenPassword
 
 
 class PublicProfile(BaseModel):
@@ -65,15 +116,24 @@ class ProfileUpdate(_Strict):
 
 class ApplicationCreate(_Strict):
     name: AppName
-    redirect_uris: Annotated[list[RedirectURI], Field(min_length=1, max_length=20)]
+    redirect_uris: RedirectURIs = Field(
+        default_factory=list,
+        description="At least one when grant_types has authorization_code.",
+    )
     description: Description = ""
     client_type: Literal["confidential", "public"] = "confidential"
+    grant_types: GrantTypes = Field(default_factory=lambda: list(DEFAULT_GRANT_TYPES))
+    post_logout_redirect_uris: RedirectURIs = Field(default_factory=list)
+    id_token_signed_response_alg: IdTokenAlg = "ES256"
 
 
 class ApplicationUpdate(_Strict):
     name: AppName | None = None
-    redirect_uris: Annotated[list[RedirectURI], Field(min_length=1, max_length=20)] | None = None
+    redirect_uris: RedirectURIs | None = None
     description: Description | None = None
+    grant_types: GrantTypes | None = None
+    post_logout_redirect_uris: RedirectURIs | None = None
+    id_token_signed_response_alg: IdTokenAlg | None = None
 
 
 class ApplicationOut(BaseModel):
@@ -82,6 +142,9 @@ class ApplicationOut(BaseModel):
     description: str
     redirect_uris: list[str]
     client_type: Literal["confidential", "public"]
+    grant_types: list[str]
+    post_logout_redirect_uris: list[str]
+    id_token_signed_response_alg: IdTokenAlg
     created_at: datetime
 
 

@@ -387,7 +387,7 @@ async def test_signup_form_explains_bad_input(client: httpx.AsyncClient) -> None
     r = await signup_form(client, username="a", password="short")
     assert r.status_code == 422
     assert "Username: 3 to 32" in r.text
-    assert "Password: at least 8" in r.text
+    assert "Password must be at least 8 characters." in r.text
     assert not await signed_in(client)
 
 
@@ -439,3 +439,52 @@ async def test_concurrent_sign_ins_beyond_the_pool_all_answer(
             timeout=25,
         )
     assert [r.status_code for r in answers] == [204] * 6
+
+
+# --- One password rule (SPEC §3) -------------------------------------------------------------
+
+TOO_LONG = "Password must be at most 1,024 characters."
+
+
+async def test_an_over_long_password_is_refused_never_cut_short(
+    client: httpx.AsyncClient,
+) -> None:
+    """The sign-in form used to cut a password to 1,024 characters before checking it, so a
+    longer one whose first 1,024 characters were right signed in, while the JSON API refused
+    it. Now both refuse it, with the same message."""
+    longest = "p" * 1024
+    body = new_user(password=longest)
+    assert (await client.post("/api/users", json=body)).status_code == 201
+    username = body["username"]
+
+    r = await client.post("/api/session", json={"username": username, "password": longest + "x"})
+    assert r.status_code == 422
+    [error] = r.json()["detail"]
+    assert (error["loc"], error["msg"]) == (["body", "password"], TOO_LONG)
+
+    r = await login_form(client, username, password=longest + "x")
+    assert r.status_code == 422
+    assert TOO_LONG in html.unescape(r.text)
+    assert not await signed_in(client)
+
+    # 1,024 characters are fine in both.
+    r = await login_form(client, username, password=longest)
+    assert r.status_code == 303 and await signed_in(client)
+    r = await client.post("/api/session", json={"username": username, "password": longest})
+    assert r.status_code == 204
+
+
+async def test_sign_up_has_the_same_rule(client: httpx.AsyncClient) -> None:
+    r = await client.post("/api/users", json=new_user(password="p" * 1025))
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["msg"] == TOO_LONG
+    r = await signup_form(client, password="p" * 1025)
+    assert r.status_code == 422
+    assert TOO_LONG in html.unescape(r.text)
+    assert not await signed_in(client)
+
+
+async def test_an_empty_sign_in_form_is_wrong_credentials(client: httpx.AsyncClient) -> None:
+    r = await login_form(client, "", password="")
+    assert r.status_code == 401
+    assert "Incorrect username or password." in r.text

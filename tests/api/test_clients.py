@@ -41,9 +41,16 @@ async def test_create_confidential(client: httpx.AsyncClient, clock: FakeClock) 
         "description",
         "redirect_uris",
         "client_type",
+        "grant_types",
+        "post_logout_redirect_uris",
+        "id_token_signed_response_alg",
         "created_at",
     }
     assert body["client_type"] == "confidential"
+    # SPEC §11's defaults.
+    assert body["grant_types"] == ["authorization_code", "refresh_token"]
+    assert body["post_logout_redirect_uris"] == []
+    assert body["id_token_signed_response_alg"] == "ES256"
     assert body["name"] == "Party Planner"
     assert body["description"] == "Plans parties"
     assert body["redirect_uris"] == [REDIRECT_URI]  # repeats dropped
@@ -96,6 +103,9 @@ async def test_list_shows_mine_only(
         "description",
         "redirect_uris",
         "client_type",
+        "grant_types",
+        "post_logout_redirect_uris",
+        "id_token_signed_response_alg",
         "created_at",
     }
 

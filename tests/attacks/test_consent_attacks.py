@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from tests.attacks.conftest import ATTACKER_REDIRECT, World, bearer, random_ip
 from tests.conftest import TEST_ISSUER, FakeClock
 from tests.helpers import (
+    Client,
     authorize_params,
     form_exchange,
     get_code,
@@ -313,3 +314,85 @@ async def test_consent_page_escapes_what_the_application_controls(world: World) 
     assert "<script>alert(1)" not in r.text
     assert "<img src=x" not in r.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in r.text
+
+
+# --- The application as it is when the user answers (SPEC §17) -----------------------------
+
+
+async def test_consent_after_the_redirect_uri_was_removed_issues_nothing(world: World) -> None:
+    """RFC 6749 §3.1.2.4, SPEC §17: a request waits up to 30 minutes for its answer; if the
+    developer removed its redirect URI meanwhile (it leaked, say), neither a code nor a refusal
+    goes there."""
+    allow_page = await _consent_page(world)
+    deny_page = await _consent_page(world)
+    r = await world.dev.patch(
+        f"/api/applications/{world.app.client_id}",
+        json={"redirect_uris": ["https://client.example/new-callback"]},
+    )
+    assert r.status_code == 200, r.text
+    for page, decision in ((allow_page, "allow"), (deny_page, "deny")):
+        r = await _answer(
+            world.user,
+            request_id=hidden(page.text, "request_id"),
+            csrf_token=hidden(page.text, "csrf_token"),
+            decision=decision,
+        )
+        _refused(r)
+        assert "no longer registered" in r.text
+    # Nothing was granted either: the next request asks again.
+    assert (await world.user.get("/api/users/@me/authorizations")).json() == []
+
+
+async def test_consent_still_works_for_a_redirect_uri_that_stayed(world: World) -> None:
+    """Only the removed URI is refused; editing the list around the one in use changes nothing."""
+    page = await _consent_page(world)
+    r = await world.dev.patch(
+        f"/api/applications/{world.app.client_id}",
+        json={"redirect_uris": ["https://client.example/other", world.app.redirect_uri]},
+    )
+    assert r.status_code == 200
+    r = await _answer(
+        world.user,
+        request_id=hidden(page.text, "request_id"),
+        csrf_token=hidden(page.text, "csrf_token"),
+    )
+    assert r.status_code == 303
+    assert r.headers["location"].startswith(world.app.redirect_uri + "?code=")
+
+
+async def test_consent_page_marks_the_developers_words(world: World) -> None:
+    """SPEC §17 (impersonation): the name and description are the developer's, quoted and
+    labelled as such, apart from what the service itself says."""
+    r = await world.dev.post(
+        "/api/applications",
+        json={
+            "name": "Party Helper",
+            "description": "Official Wants to Party app. Verified and safe.",
+            "redirect_uris": [world.app.redirect_uri],
+        },
+    )
+    assert r.status_code == 201
+    app = Client(r.json()["client_id"], r.json()["client_secret"], [world.app.redirect_uri])
+    page = await world.user.get("/oauth/authorize", params=authorize_params(app))
+    assert page.status_code == 200
+    text = page.text
+    assert '<q class="developer-words app-name">Party Helper</q>' in text
+    assert "Description from the developer (not checked by Wants to Party):" in text
+    assert (
+        '<blockquote class="app-description">Official Wants to Party app. Verified and safe.'
+        "</blockquote>" in text
+    )
+    assert "not by Wants to Party" in text
+    # The service's own list of what is granted is outside the quoted words.
+    quoted = text.split('<figure class="developer-words">')[1].split("</figure>")[0]
+    assert 'class="scopes"' not in quoted and "Allow" not in quoted
+
+
+async def test_an_imitating_name_cannot_reach_the_consent_page(world: World) -> None:
+    """SPEC §17: "Wants to Party" and its look-alikes are refused at registration."""
+    for name in ("Wants to Party", "WTP", "Wаnts to Pаrty"):
+        r = await world.dev.post(
+            "/api/applications", json={"name": name, "redirect_uris": [world.app.redirect_uri]}
+        )
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["msg"].startswith("This name imitates Wants to Party")

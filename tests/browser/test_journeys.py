@@ -64,18 +64,22 @@ def _developer_registers_app(tab: Tab, app: CallbackApp, developer: str) -> str:
     expect(page.get_by_text("You have not registered an application yet.")).to_be_visible()
     tab.check("developers-empty")
     page.get_by_role("link", name="New application").click()
+    expect(page.get_by_role("checkbox", name="Authorization code")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Client credentials")).not_to_be_checked()
     tab.check("new-application")
 
     # A redirect URI this server refuses: the page says why and keeps what was typed.
     page.get_by_role("textbox", name="Name", exact=True).fill("Party Planner")
     page.get_by_label("Description").fill("Plans parties with your friends.")
-    page.get_by_role("textbox", name="Redirect URIs").fill("http://planner.example/callback")
+    page.get_by_role("textbox", name="Redirect URIs", exact=True).fill(
+        "http://planner.example/callback"
+    )
     page.get_by_role("button", name="Register application").click()
     expect(page.get_by_role("alert")).to_contain_text("must use https")
     expect(page.get_by_role("textbox", name="Name", exact=True)).to_have_value("Party Planner")
     tab.check("new-application-error")
 
-    page.get_by_role("textbox", name="Redirect URIs").fill(app.redirect_uri)
+    page.get_by_role("textbox", name="Redirect URIs", exact=True).fill(app.redirect_uri)
     page.get_by_role("button", name="Register application").click()
     expect(page.get_by_role("heading", name="Party Planner is registered")).to_be_visible()
     expect(page.get_by_text("this is the only time it is shown")).to_be_visible()
@@ -83,6 +87,15 @@ def _developer_registers_app(tab: Tab, app: CallbackApp, developer: str) -> str:
     app.client_id = _copy(tab, "client-id")
     first_secret = _copy(tab, "client-secret")
     assert first_secret.startswith("wtps_")
+
+    # Reloading the page registers nothing more and shows the secret no more.
+    page.reload()
+    expect(page.get_by_role("heading", name="Secret already shown")).to_be_visible()
+    expect(page.get_by_role("status")).to_have_text(
+        "This secret was already shown; rotate it to get a new one."
+    )
+    assert first_secret not in page.content()
+    tab.check("secret-already-shown")
 
     page.get_by_role("link", name="manage the application").click()
     tab.check("application")
@@ -107,12 +120,12 @@ def _developer_registers_app(tab: Tab, app: CallbackApp, developer: str) -> str:
 
     # Add a second redirect URI.
     page.get_by_role("link", name="manage the application").click()
-    page.get_by_role("textbox", name="Redirect URIs").fill(
+    page.get_by_role("textbox", name="Redirect URIs", exact=True).fill(
         f"{app.redirect_uri}\nhttps://planner.example/cb"
     )
     page.get_by_role("button", name="Save redirect URIs").click()
     expect(page.locator(".notice.ok")).to_have_text("Saved.")
-    expect(page.get_by_role("textbox", name="Redirect URIs")).to_have_value(
+    expect(page.get_by_role("textbox", name="Redirect URIs", exact=True)).to_have_value(
         f"{app.redirect_uri}\nhttps://planner.example/cb"
     )
     tab.check("application-saved")
@@ -168,7 +181,10 @@ def test_developer_registers_app_user_signs_in_and_revokes(
         page.get_by_role("button", name="Sign in").click()
 
         expect(page.get_by_role("heading", level=1)).to_contain_text("Party Planner")
-        expect(page.get_by_text(f"Made by {developer}.")).to_be_visible()
+        expect(page.get_by_text(f"Made by the developer {developer}, not by")).to_be_visible()
+        expect(page.locator("figure.developer-words")).to_contain_text(
+            "Description from the developer"
+        )
         expect(page.locator("li[data-scope='user.email']")).to_have_text("See your email address")
         expect(page.locator(".redirect-host")).to_have_text("127.0.0.1")
         user_tab.check("consent")

@@ -15,6 +15,8 @@ from tests.helpers import (
     tokens_for,
 )
 
+ALREADY_SHOWN = "This secret was already shown; rotate it to get a new one."
+
 NEW_APP = {
     "name": "Party Planner",
     "description": "Plans parties.",
@@ -75,7 +77,7 @@ async def test_create_form_shows_what_is_wrong(client: httpx.AsyncClient) -> Non
     cases = [
         ({"name": "   "}, "Name: 1 to 100 characters."),
         ({"client_type": "secretive"}, "Client type: choose confidential or public."),
-        ({"redirect_uris": ""}, "Redirect URIs: 1 to 20, one per line"),
+        ({"redirect_uris": ""}, "Register at least one redirect URI"),
         (
             {"redirect_uris": "https://ok.example/cb\nhttp://planner.example/cb"},
             "http://planner.example/cb — Redirect URI must use https",
@@ -99,15 +101,30 @@ async def test_create_form_shows_what_is_wrong(client: httpx.AsyncClient) -> Non
 
 
 async def test_the_secret_is_shown_once_and_works(client: httpx.AsyncClient) -> None:
+    """SPEC §4, §17: the POST answers 303 (so a reload repeats nothing) to the page that shows
+    the secret once, never cached."""
     await sign_up(client)
     csrf = await _csrf(client)
     r = await client.post("/developers/applications", data={**NEW_APP, "csrf_token": csrf})
-    assert r.status_code == 200
-    assert r.headers["cache-control"] == "no-store"
-    client_id, secret = _shown(r.text, "client-id"), _shown(r.text, "client-secret")
+    assert r.status_code == 303
+    assert "no-store" in r.headers["cache-control"]
+    location = r.headers["location"]
+    assert "wtps_" not in location + r.text + r.headers.get("set-cookie", "")
+    shown = await client.get(location)
+    assert shown.status_code == 200
+    assert shown.headers["cache-control"] == "no-store"
+    client_id, secret = _shown(shown.text, "client-id"), _shown(shown.text, "client-secret")
+    assert location == f"/developers/applications/{client_id}/secret"
+    assert "Party Planner is registered" in shown.text
+    assert "/oauth/authorize?client_id=" in shown.text  # the next step
     assert secret.startswith("wtps_")
     assert await _secret_works(client, Client(client_id, secret))
 
+    # Reloading the page shows the secret no more, and registers nothing more.
+    again = await client.get(location)
+    assert again.status_code == 410
+    assert again.headers["cache-control"] == "no-store"
+    assert ALREADY_SHOWN in html.unescape(again.text) and secret not in again.text
     (listed,) = (await client.get("/api/applications")).json()
     assert listed["client_id"] == client_id
     assert listed["redirect_uris"] == [
@@ -122,7 +139,14 @@ async def test_the_secret_is_shown_once_and_works(client: httpx.AsyncClient) -> 
     r = await client.post(
         "/developers/applications", data={**NEW_APP, "client_type": "public", "csrf_token": csrf}
     )
-    assert r.status_code == 200 and "No client secret" in r.text and "wtps_" not in r.text
+    assert r.status_code == 303
+    shown = await client.get(r.headers["location"])
+    assert shown.status_code == 200 and "No client secret" in shown.text
+    assert "wtps_" not in shown.text
+    # A public client has no secret to miss: a reload goes to its page.
+    again = await client.get(r.headers["location"])
+    assert again.status_code == 303
+    assert again.headers["location"] == r.headers["location"].removesuffix("/secret")
 
 
 async def test_someone_elses_application_is_not_found(
@@ -196,9 +220,15 @@ async def test_rotate_and_delete_go_through_confirmation(client: httpx.AsyncClie
     assert r.status_code == 400
     assert await _secret_works(client, app)
     r = await client.post(f"{base}/rotate-secret", data={"csrf_token": csrf})
-    assert r.status_code == 200
-    secret = _shown(r.text, "client-secret")
+    assert r.status_code == 303 and r.headers["location"] == f"{base}/secret"
+    shown = await client.get(r.headers["location"])
+    assert shown.status_code == 200 and "The old secret has stopped working" in shown.text
+    secret = _shown(shown.text, "client-secret")
     assert not await _secret_works(client, app)
+    assert await _secret_works(client, Client(app.client_id, secret))
+    # A reload neither shows it again nor rotates again.
+    again = await client.get(r.headers["location"])
+    assert again.status_code == 410 and "rotate it to get a new one" in again.text
     assert await _secret_works(client, Client(app.client_id, secret))
 
     r = await client.post(f"{base}/delete", data={"csrf_token": csrf})
@@ -301,8 +331,137 @@ async def test_signup_form_lists_each_problem_and_keeps_next(client: httpx.Async
     for hint in (
         "Username: 3 to 32 letters, digits, '.', '_' or '-'.",
         "Email: enter a valid email address.",
-        "Password: at least 8 characters.",
+        "Password must be at least 8 characters.",
     ):
         assert hint in text
     assert hidden(r.text, "next") == "/developers"
     assert 'value="no spaces!"' in r.text
+
+
+DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+async def test_create_form_sets_grant_types_logout_uris_and_algorithm(
+    client: httpx.AsyncClient,
+) -> None:
+    """SPEC §11 in the portal: checkboxes, a box of sign-out URIs, a select."""
+    await sign_up(client)
+    form_page = await client.get("/developers/applications/new")
+    for grant_type in ("authorization_code", "refresh_token", "client_credentials", DEVICE_CODE):
+        assert f'name="grant_types" value="{grant_type}"' in form_page.text
+    # The defaults are ticked.
+    assert 'value="authorization_code" checked' in form_page.text
+    assert 'value="client_credentials" checked' not in form_page.text
+    assert '<option value="ES256" selected>' in form_page.text
+    csrf = hidden(form_page.text, "csrf_token")
+    r = await client.post(
+        "/developers/applications",
+        data={
+            **NEW_APP,
+            "grant_types": ["", "authorization_code", "client_credentials"],
+            "post_logout_redirect_uris": "https://planner.example/bye\n",
+            "id_token_signed_response_alg": "RS256",
+            "csrf_token": csrf,
+        },
+    )
+    assert r.status_code == 303, r.text
+    (made,) = (await client.get("/api/applications")).json()
+    assert made["grant_types"] == ["authorization_code", "client_credentials"]
+    assert made["post_logout_redirect_uris"] == ["https://planner.example/bye"]
+    assert made["id_token_signed_response_alg"] == "RS256"
+    # A form without the boxes (a script written before them) keeps the defaults.
+    r = await client.post("/developers/applications", data={**NEW_APP, "csrf_token": csrf})
+    assert r.status_code == 303
+    listed = (await client.get("/api/applications")).json()
+    assert listed[1]["grant_types"] == ["authorization_code", "refresh_token"]
+
+
+async def test_create_form_explains_grant_type_problems(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    csrf = await _csrf(client)
+    cases = [
+        ({"grant_types": [""]}, "Choose at least one grant type."),
+        ({"grant_types": ["", "refresh_token"]}, "refresh_token needs a grant"),
+        ({"grant_types": ["", "password"]}, "Unknown grant type 'password'"),
+        (
+            {"grant_types": ["", "client_credentials"], "client_type": "public"},
+            "Public clients cannot use client_credentials",
+        ),
+        (
+            {"post_logout_redirect_uris": "http://planner.example/bye"},
+            "http://planner.example/bye — Post-logout redirect URI must use https",
+        ),
+        ({"id_token_signed_response_alg": "HS256"}, "ID token signature: choose ES256 or RS256."),
+    ]
+    for change, message in cases:
+        r = await client.post(
+            "/developers/applications", data={**NEW_APP, **change, "csrf_token": csrf}
+        )
+        assert r.status_code == 422, change
+        assert message in html.unescape(r.text), (change, r.text)
+    # What was ticked stays ticked.
+    r = await client.post(
+        "/developers/applications",
+        data={**NEW_APP, "grant_types": ["", "refresh_token"], "csrf_token": csrf},
+    )
+    assert 'value="refresh_token" checked' in r.text
+    assert 'value="authorization_code" checked' not in r.text
+    assert (await client.get("/api/applications")).json() == []
+
+
+async def test_edit_grant_types_and_sign_out_uris(client: httpx.AsyncClient) -> None:
+    await sign_up(client)
+    app = await register_client(client)
+    base = f"/developers/applications/{app.client_id}"
+    page = await client.get(base)
+    assert 'action="' + base + '/grants"' in page.text
+    csrf = hidden(page.text, "csrf_token")
+
+    r = await client.post(
+        f"{base}/grants", data={"grant_types": ["", "refresh_token"], "csrf_token": csrf}
+    )
+    assert r.status_code == 422
+    assert 'id="grants-errors"' in r.text and "refresh_token needs a grant" in r.text
+    assert (await client.get(f"/api/applications/{app.client_id}")).json()["grant_types"] == [
+        "authorization_code",
+        "refresh_token",
+    ]
+    r = await client.post(
+        f"{base}/grants",
+        data={
+            "grant_types": ["", "authorization_code", DEVICE_CODE, "refresh_token"],
+            "post_logout_redirect_uris": "https://client.example/bye",
+            "id_token_signed_response_alg": "RS256",
+            "csrf_token": csrf,
+        },
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"{base}?saved=1"
+    now = (await client.get(f"/api/applications/{app.client_id}")).json()
+    assert now["grant_types"] == ["authorization_code", DEVICE_CODE, "refresh_token"]
+    assert now["post_logout_redirect_uris"] == ["https://client.example/bye"]
+    assert now["id_token_signed_response_alg"] == "RS256"
+    page = await client.get(base)
+    assert f'value="{DEVICE_CODE}" checked' in page.text
+    assert '<option value="RS256" selected>' in page.text
+    assert "https://client.example/bye</textarea>" in page.text
+
+
+async def test_a_name_that_imitates_the_service_is_refused_in_the_portal(
+    client: httpx.AsyncClient,
+) -> None:
+    """SPEC §17, at registration and at rename."""
+    await sign_up(client)
+    csrf = await _csrf(client)
+    r = await client.post(
+        "/developers/applications",
+        data={**NEW_APP, "name": "Wants to Party", "csrf_token": csrf},
+    )
+    assert r.status_code == 422 and "This name imitates Wants to Party" in r.text
+    app = await register_client(client)
+    base = f"/developers/applications/{app.client_id}"
+    r = await client.post(f"{base}/details", data={"name": "W.T.P. Official", "csrf_token": csrf})
+    assert r.status_code == 422
+    assert 'id="details-errors"' in r.text and "This name imitates Wants to Party" in r.text
+    assert (await client.get(f"/api/applications/{app.client_id}")).json()["name"] == (
+        "Party Planner"
+    )

@@ -8,10 +8,10 @@ from enum import StrEnum
 from sqlalchemy import JSON
 from sqlmodel import Column, Field, SQLModel
 
+# Re-exported: models.DEFAULT_GRANT_TYPES is where the rest of the code has found it.
+from wtp_oauth.grant_types import DEFAULT_GRANT_TYPES as DEFAULT_GRANT_TYPES
+from wtp_oauth.grant_types import DEFAULT_ID_TOKEN_ALG
 from wtp_oauth.models.types import UTCDateTime
-
-# What an application may use when it does not say (SPEC §11).
-DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
 
 
 class ClientType(StrEnum):
@@ -40,10 +40,33 @@ class Application(SQLModel, table=True):
     post_logout_redirect_uris: list[str] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    id_token_signed_response_alg: str = Field(default="ES256", max_length=8)
+    id_token_signed_response_alg: str = Field(default=DEFAULT_ID_TOKEN_ALG, max_length=8)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
     @property
     def is_public(self) -> bool:
         return self.client_type == ClientType.public
+
+
+class SecretReveal(SQLModel, table=True):
+    """A client secret waiting to be shown once on the portal's page after the POST that made
+    it (post/redirect/get): for five minutes, to the browser session that made it, and only
+    with the random key the browser holds, since the secret is sealed under that key."""
+
+    __tablename__ = "secret_reveals"
+
+    # SHA-256 of the random key in the browser's cookie.
+    id_digest: str = Field(primary_key=True, max_length=64)
+    session_digest: str = Field(
+        foreign_key="sessions.token_digest", ondelete="CASCADE", index=True, max_length=64
+    )
+    client_id: str = Field(
+        foreign_key="applications.client_id", ondelete="CASCADE", index=True, max_length=64
+    )
+    # The secret, sealed under the browser's key (``security/sealing.py``); None for a public
+    # client, which has none.
+    sealed_secret: str | None = Field(default=None, max_length=128)
+    # True when the application was just registered, False after a secret rotation.
+    created: bool
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))

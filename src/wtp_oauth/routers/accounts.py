@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from wtp_oauth.deps import SESSION_COOKIE, AccountsDep, JsonBody, SignedInDep, StateDep
 from wtp_oauth.errors import Conflict, InvalidCredentials, TooManyAttempts
-from wtp_oauth.schemas import PublicProfile, SessionCreate, UserCreate
+from wtp_oauth.schemas import PASSWORD_TOO_LONG, PublicProfile, SessionCreate, UserCreate
 from wtp_oauth.security.redirect_uris import safe_next_path
 from wtp_oauth.state import AppState
 from wtp_oauth.web import (
@@ -137,7 +137,26 @@ async def login(
             status_code=400,
         )
     try:
-        signed_in = await accounts.sign_in(username[:320], password[:1024], _ip(request))
+        # The JSON API's rules (SessionCreate): a password is refused, never cut short.
+        credentials = SessionCreate(username=username, password=password)
+        signed_in = await accounts.sign_in(credentials.username, credentials.password, _ip(request))
+    except ValidationError as exc:
+        if _too_long_password(exc):
+            return _form_page(
+                state,
+                request,
+                "login.html",
+                {**context, "error": PASSWORD_TOO_LONG},
+                status_code=422,
+            )
+        # Nothing that could be anyone's username and password (empty, say): not checked.
+        return _form_page(
+            state,
+            request,
+            "login.html",
+            {**context, "error": "Incorrect username or password."},
+            status_code=401,
+        )
     except InvalidCredentials:
         return _form_page(
             state,
@@ -156,6 +175,13 @@ async def login(
             headers={"Retry-After": str(exc.retry_after)},
         )
     return _signed_in_redirect(state, signed_in.token, next_path)
+
+
+def _too_long_password(exc: ValidationError) -> bool:
+    return any(
+        error["loc"] == ("password",) and error["type"] == "string_too_long"
+        for error in exc.errors()
+    )
 
 
 @router.get("/signup", include_in_schema=False)
@@ -204,7 +230,7 @@ async def signup(
 _FIELD_HINTS = {
     "username": "Username: 3 to 32 letters, digits, '.', '_' or '-'.",
     "email": "Email: enter a valid email address.",
-    "password": "Password: at least 8 characters.",
+    # The password's own messages (PASSWORD_TOO_SHORT, PASSWORD_TOO_LONG) are the JSON API's.
 }
 
 

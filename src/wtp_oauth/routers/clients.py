@@ -59,7 +59,7 @@ async def get_one(client_id: str, owner: CurrentUserDep, apps: ApplicationsDep) 
     operation_id="updateApplication",
     dependencies=[JsonBody],
     openapi_extra=_SESSION,
-    summary="Change name, description or redirect URIs",
+    summary="Change an application's settings; what is not sent stays as it is",
 )
 async def update(
     client_id: str, body: ApplicationUpdate, owner: CurrentUserDep, apps: ApplicationsDep

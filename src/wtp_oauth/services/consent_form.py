@@ -3,6 +3,10 @@
 A cold path (once per user and application, or when more scopes are asked for), so it stays on
 the ORM: taking the pending request, saving the consent and storing the code are one
 transaction, committed with the request.
+
+The request may have waited up to 30 minutes, so what authorize checked is checked again
+against the application as it is now: its redirect URI must still be registered (SPEC §17),
+or nothing is sent there, not even the refusal.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from wtp_oauth.oauth.records import ClientApplication
 from wtp_oauth.repositories.applications import ApplicationRepository
 from wtp_oauth.repositories.consents import ConsentRepository
 from wtp_oauth.scopes import format_scope, parse_scope
+from wtp_oauth.security.redirect_uris import matches_registered
 from wtp_oauth.security.tokens import digest
 
 
@@ -51,6 +56,12 @@ class ConsentForm:
         if found is None:
             raise InvalidAuthorizationRequest("There is no application with this client_id.")
         application, owner = found
+        # RFC 6749 §3.1.2.4: never redirect to a URI the client does not (any longer) register.
+        if not matches_registered(stored.redirect_uri, application.redirect_uris):
+            raise InvalidAuthorizationRequest(
+                "This redirect_uri is no longer registered for this application, so nothing "
+                "was sent to it. Start again from the application."
+            )
         request = ValidRequest(
             application=ClientApplication(
                 client_id=application.client_id,

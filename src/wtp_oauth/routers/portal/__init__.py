@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from wtp_oauth.deps import SignedInDep, StateDep
-from wtp_oauth.routers.portal import developers, docs, settings
+from wtp_oauth.routers.portal import client_secrets, developers, docs, settings
 from wtp_oauth.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -17,5 +17,5 @@ async def home(request: Request, state: StateDep, signed_in: SignedInDep) -> HTM
     return render(state, request, "home.html", signed_in=signed_in)
 
 
-for _module in (developers, settings, docs):
+for _module in (developers, client_secrets, settings, docs):
     router.include_router(_module.router)
