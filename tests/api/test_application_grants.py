@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import REDIRECT_URI, register_client, sign_up
+from tests.helpers import REDIRECT_URI, Client, get_code, register_client, sign_up, tokens_for
 from wtp_oauth.grant_types import KNOWN_GRANT_TYPES
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -308,3 +308,47 @@ async def test_the_description_may_mention_the_service(client: httpx.AsyncClient
     await sign_up(client)
     r = await _create(client, description="Plans parties for Wants to Party users.")
     assert r.status_code == 201, r.text
+
+
+async def test_the_token_endpoint_serves_only_the_grants_an_application_enabled(
+    client: httpx.AsyncClient,
+) -> None:
+    """SPEC §11: a grant the application has not enabled is ``unauthorized_client``; one that
+    did not enable the refresh grant gets no refresh token."""
+    await sign_up(client)
+    r = await _create(client, grant_types=["authorization_code"])
+    assert r.status_code == 201, r.text
+    app = Client(r.json()["client_id"], r.json()["client_secret"], [REDIRECT_URI])
+    assert app.client_secret is not None
+    auth = (app.client_id, app.client_secret)
+    code = await get_code(client, app)
+    r = await client.post(
+        "/api/oauth/token", data={"grant_type": "authorization_code", "code": code}, auth=auth
+    )
+    assert r.status_code == 200, r.text
+    assert "refresh_token" not in r.json() and r.json()["access_token"].startswith("wtpa_")
+    r = await client.post(
+        "/api/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": "wtpr_x"},
+        auth=auth,
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "unauthorized_client"
+    # Enabled again, the code grant hands out refresh tokens as before.
+    r = await client.patch(
+        f"/api/applications/{app.client_id}",
+        json={"grant_types": ["authorization_code", "refresh_token"]},
+    )
+    assert r.status_code == 200, r.text
+    issued = await tokens_for(client, app)
+    assert issued["refresh_token"].startswith("wtpr_")
+    # And an application that enabled only refresh cannot redeem codes any more.
+    r = await client.patch(
+        f"/api/applications/{app.client_id}",
+        json={"grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]},
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        "/api/oauth/token", data={"grant_type": "authorization_code", "code": "x"}, auth=auth
+    )
+    assert r.json()["error"] == "unauthorized_client"
