@@ -17,8 +17,9 @@ from wtp_oauth import __version__, http_errors
 from wtp_oauth.clock import Clock, utcnow
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
+from wtp_oauth.deps import SESSION_COOKIE
 from wtp_oauth.hot_paths import HotPaths
-from wtp_oauth.middleware import BodyLimit, SecurityHeaders
+from wtp_oauth.middleware import BodyLimit, RequireHost, SameOriginWrites, SecurityHeaders
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.repositories.token_store.base import TokenStore
 from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore
@@ -129,9 +130,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     for module in (token, users, accounts, clients, authorize, well_known, portal):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
-    # Innermost first: the hot paths are served inside the security headers and body limit.
+    # Innermost first: the hot paths are served inside the request checks (same-origin
+    # writes, Host), the security headers and the body limit.
     hot = {**token.HOT_ENDPOINTS, **users.HOT_ENDPOINTS, **authorize.HOT_ENDPOINTS}
     app.add_middleware(HotPaths, endpoints=hot)
+    app.add_middleware(SameOriginWrites, issuer=settings.issuer, session_cookie=SESSION_COOKIE)
+    app.add_middleware(RequireHost)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_size=settings.max_body_size)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
