@@ -17,8 +17,9 @@ from wtp_oauth import __version__, http_errors
 from wtp_oauth.clock import Clock, utcnow
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
+from wtp_oauth.deps import SESSION_COOKIE
 from wtp_oauth.hot_paths import HOT_ROUTES, HotPaths
-from wtp_oauth.middleware import BodyLimit, SecurityHeaders
+from wtp_oauth.middleware import BodyLimit, RequireHost, SameOriginWrites, SecurityHeaders
 from wtp_oauth.oauth.context import OAuthContext, Storage
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.routers import (
@@ -146,8 +147,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
-    # Innermost first: the hot paths are served inside the security headers and body limit.
+    # Innermost first: the hot paths are served inside the request checks (same-origin
+    # writes, Host), the security headers and the body limit.
     app.add_middleware(HotPaths, endpoints=HOT_ROUTES.endpoints)
+    app.add_middleware(SameOriginWrites, issuer=settings.issuer, session_cookie=SESSION_COOKIE)
+    app.add_middleware(RequireHost)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_size=settings.max_body_size)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

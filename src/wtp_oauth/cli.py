@@ -23,7 +23,7 @@ def _installed(module: str) -> bool:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from wtp_oauth import migrations
+    from wtp_oauth import http_protocol, migrations
 
     if "WTP_ISSUER" not in os.environ:
         host = "127.0.0.1" if args.host in _ALL_INTERFACES else args.host
@@ -33,6 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Each worker sizes its token store pools for its share of the host (Settings.token_pools).
     os.environ["WTP_WORKERS"] = str(args.workers)
     settings = Settings()
+    http_protocol.head_timeout()  # a bad WTP_HEAD_TIMEOUT is reported here, not per connection
     if not args.no_migrate:
         migrations.upgrade(settings.database_url)
     uvicorn.run(
@@ -43,12 +44,9 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         # uvloop and httptools (uvicorn[standard]); no access log unless asked for.
         loop="uvloop" if _installed("uvloop") else "asyncio",
-        # One write per answer (wtp_oauth.http_protocol) where httptools is installed.
-        http=(
-            "wtp_oauth.http_protocol:OneWriteHttpToolsProtocol"
-            if _installed("httptools")
-            else "h11"
-        ),
+        # httptools (a dependency of uvicorn[standard]) with one write per answer and bounded
+        # request heads; never h11, which bounds less (wtp_oauth.http_protocol).
+        http="wtp_oauth.http_protocol:OneWriteHttpToolsProtocol",
         access_log=args.access_log,
         proxy_headers=True,
         server_header=False,

@@ -1,19 +1,23 @@
 """Every error rendered in one place (STYLE §2).
 
 OAuth endpoints answer RFC 6749 §5.2 JSON with ``Cache-Control: no-store``; the user API adds
-RFC 6750's ``WWW-Authenticate``; everything else is FastAPI's ``{"detail": …}``. A database
-outage is a 503, never a traceback.
+RFC 6750's ``WWW-Authenticate``; the rest of the JSON API is FastAPI's ``{"detail": …}``.
+A person in a browser who meets a missing page, a wrong method, a malformed form or a crash
+gets the site's own HTML page instead (SPEC §17). A database outage is a 503, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from http import HTTPStatus
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -27,6 +31,8 @@ from wtp_oauth.errors import (
 )
 from wtp_oauth.middleware import SECURITY_HEADERS
 from wtp_oauth.oauth.endpoints.bearer import MissingToken, challenge
+from wtp_oauth.state import AppState
+from wtp_oauth.web import error_page
 
 log = logging.getLogger("wtp_oauth")
 
@@ -43,6 +49,102 @@ def _route_path(request: Request) -> str:
     begins with that prefix."""
     path, root = request.url.path, request.scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
+
+
+# The JSON API and the metadata documents (RFC 8414) answer JSON whatever the client accepts.
+JSON_PATHS = ("/api/", "/.well-known/")
+
+
+def _quality(accept: str, html: bool) -> tuple[float, int]:
+    """RFC 9110 §12.5.1: the quality ``accept`` gives text/html (``html``) or JSON, from the
+    most specific media range that matches, and how specific that is (2 named, 1 ``type/*``,
+    0 ``*/*``; a missing header accepts anything)."""
+    if not accept.strip():
+        return 1.0, 0
+    best, quality = -1, 0.0
+    for item in accept.split(","):
+        media_range, *params = item.split(";")
+        kind, _, subtype = media_range.strip().lower().partition("/")
+        if kind == "*" and subtype == "*":
+            specificity = 0
+        elif subtype == "*":
+            specificity = 1 if kind == ("text" if html else "application") else -1
+        elif html:
+            specificity = 2 if (kind, subtype) == ("text", "html") else -1
+        else:
+            specificity = 2 if subtype == "json" or subtype.endswith("+json") else -1
+        if specificity <= best:
+            continue
+        best, quality = specificity, 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+    return quality, max(best, 0)
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the error goes to a person in a browser: not the JSON API, and an ``Accept``
+    header that does not prefer JSON to HTML (at equal quality, the type it names rather than
+    reaches by a wildcard)."""
+    if _route_path(request).startswith(JSON_PATHS):
+        return False
+    accept = request.headers.get("accept", "")
+    return _quality(accept, html=True) >= _quality(accept, html=False)
+
+
+_PAGES: dict[int, tuple[str, str, str]] = {
+    400: (
+        "Something is not right",
+        "The server could not read this request.",
+        "Go back, reload the page and try again.",
+    ),
+    404: (
+        "Page not found",
+        "There is no page at this address.",
+        "Check the address for a typing mistake, or start again from the home page.",
+    ),
+    405: (
+        "Not available this way",
+        "This address does not answer {method} requests.",
+        "If you followed a link or sent a form, go back, reload the page and try again.",
+    ),
+    422: (
+        "Something is missing",
+        "The form or the address is incomplete or malformed.",
+        "Go back, reload the page and try again.",
+    ),
+    500: (
+        "Something went wrong",
+        "Something went wrong on our side, and your request was not completed.",
+        "Please try again in a moment.",
+    ),
+}
+
+
+def _browser_page(
+    request: Request, status_code: int, headers: Mapping[str, str] | None = None
+) -> HTMLResponse | None:
+    """The site's error page for ``status_code``; None where it cannot be rendered (the
+    application is not running), so the caller answers JSON."""
+    state: AppState | None = getattr(request.app.state, "wtp", None)
+    if state is None:
+        return None
+    phrase = HTTPStatus(status_code).phrase
+    title, message, hint = _PAGES.get(status_code, (phrase, f"{phrase}.", "Go back and try again."))
+    response = error_page(
+        state,
+        request,
+        message.format(method=request.method),
+        status_code=status_code,
+        title=title,
+        hint=hint,
+    )
+    response.headers.update(headers or {})
+    return response
 
 
 def oauth_error_response(error: OAuthError) -> JSONResponse:
@@ -86,10 +188,12 @@ async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _validation(request: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if is_oauth_endpoint(_route_path(request)):
         return oauth_error_response(InvalidRequest("The request is malformed."))
+    if wants_html(request) and (page := _browser_page(request, 422)) is not None:
+        return page
     errors = [
         {key: value for key, value in error.items() if key in {"type", "loc", "msg"}}
         for error in exc.errors()
@@ -98,8 +202,14 @@ async def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own errors (404, 405); at the OAuth endpoints, never cached either."""
+    """Starlette's own errors (404, 405, an unreadable form); in the browser the site's page,
+    at the OAuth endpoints never cached either."""
     assert isinstance(exc, StarletteHTTPException)
+    if (
+        wants_html(request)
+        and (page := _browser_page(request, exc.status_code, exc.headers)) is not None
+    ):
+        return page
     response = await http_exception_handler(request, exc)
     if is_oauth_endpoint(request.url.path):
         response.headers.update(NO_STORE)
@@ -111,8 +221,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 _CRASH_HEADERS = {name.decode(): value.decode() for name, value in SECURITY_HEADERS} | NO_STORE
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """A bug: logged with its traceback, answered with nothing of it."""
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    if wants_html(request):
+        try:
+            page = _browser_page(request, 500, _CRASH_HEADERS)
+        except Exception:  # the page itself failed: the JSON below still goes out
+            log.exception("the error page failed too")
+            page = None
+        if page is not None:
+            return page
     return JSONResponse(
         {"detail": "Internal server error."}, status_code=500, headers=_CRASH_HEADERS
     )

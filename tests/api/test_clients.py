@@ -352,3 +352,15 @@ async def test_a_refused_edit_changes_nothing(client: httpx.AsyncClient) -> None
     )
     assert r.status_code == 422
     assert (await client.get(f"/api/applications/{app.client_id}")).json()["name"] == "Before"
+
+
+async def test_answers_that_carry_a_secret_are_never_stored(client: httpx.AsyncClient) -> None:
+    """SPEC §17 (RFC 9111 §5.2.2.5): neither a browser's cache nor a proxy keeps the
+    registration's or the rotation's answer, which hold a client secret."""
+    await sign_up(client)
+    created = await client.post("/api/applications", json=NEW_APP)
+    assert created.status_code == 201 and created.json()["client_secret"]
+    assert created.headers["cache-control"] == "no-store"
+    rotated = await client.post(f"/api/applications/{created.json()['client_id']}/secret")
+    assert rotated.status_code == 200 and rotated.json()["client_secret"]
+    assert rotated.headers["cache-control"] == "no-store"

@@ -123,6 +123,47 @@ async def test_introspection_answers_are_never_cached(world: World) -> None:
     assert no_store(r)
 
 
+async def test_answers_with_a_client_secret_are_never_cached(world: World) -> None:
+    """SPEC §17 / RFC 6749 §10.3: a client secret is a credential like a token; the answers
+    that show it (registration, rotation) carry ``no-store``."""
+    created = await world.dev.post(
+        "/api/applications", json={"name": "Cached?", "redirect_uris": ["https://x.example/cb"]}
+    )
+    rotated = await world.dev.post(f"/api/applications/{world.app.client_id}/secret")
+    for r in (created, rotated):
+        assert r.status_code in (200, 201) and r.json()["client_secret"]
+        assert no_store(r), r.headers
+
+
+# --- Host -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [[("Host", "a b")], [("Host", "testserver"), ("Host", "evil.example")], [("Host", "")]],
+    ids=["invalid", "two", "empty"],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/healthz"),
+        ("GET", "/login"),
+        ("POST", "/api/oauth/token"),  # served ahead of FastAPI (hot_paths.py)
+        ("GET", "/api/users/@me"),  # likewise
+        ("GET", "/no/such/page"),
+    ],
+)
+async def test_a_request_without_exactly_one_valid_host_is_400(
+    shared_world: World, hosts: list[tuple[str, str]], method: str, path: str
+) -> None:
+    """RFC 9112 §3.2: two Host fields or an invalid one is 400, before any route (hot paths
+    included) sees the request; RFC 9110 §4.2.1: an http URI's host is never empty."""
+    r = await shared_world.user.request(method, path, headers=hosts)
+    assert r.status_code == 400, r.text
+    assert "Host" in r.json()["detail"]
+    _framing_denied(r)
+
+
 # --- Cookies --------------------------------------------------------------------------------
 
 

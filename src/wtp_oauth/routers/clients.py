@@ -19,6 +19,8 @@ from wtp_oauth.schemas import (
 router = APIRouter(tags=["applications"], prefix="/api/applications")
 
 _SESSION: dict[str, Any] = {"security": [{"sessionCookie": []}]}
+# SPEC §17 (RFC 9111 §5.2.2.5): an answer that carries a client secret is never stored.
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _out(application: Application) -> ApplicationOut:
@@ -34,9 +36,10 @@ def _out(application: Application) -> ApplicationOut:
     summary="Register an application; the secret is shown only in this answer",
 )
 async def create(
-    body: ApplicationCreate, owner: CurrentUserDep, apps: ApplicationsDep
+    body: ApplicationCreate, owner: CurrentUserDep, apps: ApplicationsDep, response: Response
 ) -> ApplicationCreated:
     registered = await apps.register(owner, body)
+    response.headers.update(_NO_STORE)
     return ApplicationCreated(
         **_out(registered.application).model_dump(), client_secret=registered.client_secret
     )
@@ -86,6 +89,8 @@ async def delete(client_id: str, owner: CurrentUserDep, apps: ApplicationsDep) -
     summary="Issue a new client secret; the old one stops working at once",
 )
 async def rotate_secret(
-    client_id: str, owner: CurrentUserDep, apps: ApplicationsDep
+    client_id: str, owner: CurrentUserDep, apps: ApplicationsDep, response: Response
 ) -> ClientSecret:
-    return ClientSecret(client_secret=await apps.rotate_secret(owner, client_id))
+    secret = await apps.rotate_secret(owner, client_id)
+    response.headers.update(_NO_STORE)
+    return ClientSecret(client_secret=secret)
