@@ -1,7 +1,7 @@
 """The user API, for holders of access tokens (SPEC §7, RFC 6750).
 
 ``GET /api/users/@me`` is on every sign-in's path: it takes only the request and is also
-served ahead of FastAPI's router (``HOT_ENDPOINTS``, ``hot_paths.HotPaths``).
+served ahead of FastAPI's router (``hot_paths.HOT_ROUTES``).
 """
 
 from __future__ import annotations
