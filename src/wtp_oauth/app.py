@@ -20,6 +20,7 @@ from wtp_oauth.db import create_engine, create_session_factory
 from wtp_oauth.hot_paths import HOT_ROUTES, HotPaths
 from wtp_oauth.middleware import BodyLimit, SecurityHeaders
 from wtp_oauth.oauth.context import OAuthContext, Storage
+from wtp_oauth.openapi_schema import polish
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.routers import accounts, authorize, clients, portal, token, users, well_known
 from wtp_oauth.state import AppState
@@ -70,7 +71,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         flow = schemes["accessToken"]["flows"]["authorizationCode"]
         flow["scopes"] = {scope.name: scope.description for scope in SCOPES}
         schema.setdefault("components", {})["securitySchemes"] = schemes
-        app.openapi_schema = schema
+        app.openapi_schema = polish(schema)
     return app.openapi_schema
 
 

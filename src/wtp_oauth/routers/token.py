@@ -120,6 +120,8 @@ _TOKEN_PARAM_BODY = body_schema(
     "/api/oauth/revoke",
     operation_id="revokeToken",
     response_model=None,
+    # An empty body: the schema declares none (a JSON one would fail generated SDKs).
+    response_class=Response,
     responses={200: {"description": "Revoked, or nothing to revoke"}, **_ERRORS},
     openapi_extra={**_TOKEN_PARAM_BODY, "security": CLIENT_AUTH},
     summary="Revoke an access or refresh token (RFC 7009)",
