@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from wtp_oauth import __version__, http_errors
+from wtp_oauth import __version__, api_docs, http_errors
 from wtp_oauth.clock import Clock, utcnow
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
@@ -116,7 +116,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         version=__version__,
         description="Sign in with Wants to Party: an OAuth 2.0 authorization server.",
         lifespan=lifespan,
-        # Swagger UI loads its assets from a CDN, which the CSP (default-src 'self') forbids.
+        # FastAPI's Swagger UI loads its assets from a CDN, which the CSP (default-src 'self')
+        # forbids: /api/docs (wtp_oauth.api_docs) serves them from this server.
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     # FastAPI tries routers in this order: the hot paths (token, user API) first.
     for module in (token, users, accounts, clients, authorize, well_known, portal):
         app.include_router(module.router)
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS, StaticFiles(directory=api_docs.swagger_ui_dir()), name="api-docs")
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     # Innermost first: the hot paths are served inside the security headers and body limit.
     app.add_middleware(HotPaths, endpoints=HOT_ROUTES.endpoints)
