@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from wtp_oauth import __version__, api_docs, http_errors
+from wtp_oauth import __version__, api_docs, http_errors, metrics
 from wtp_oauth.clock import Clock, utcnow
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
@@ -82,6 +83,18 @@ async def _storage(settings: Settings, state_engine: Any) -> Storage:
     return SQLiteStore(state_engine)
 
 
+def _operations(app: FastAPI) -> None:
+    """``/metrics`` (Prometheus) and ``/api/docs`` (Swagger UI), outside the schema."""
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        body, content_type = metrics.exposition(getattr(request.app.state, "wtp", None))
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS, StaticFiles(directory=api_docs.swagger_ui_dir()), name="api-docs")
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     """Build the application; the database is opened in the lifespan, not here."""
     settings = settings or Settings()
@@ -110,6 +123,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             gc.unfreeze()
             await store.close()
             await engine.dispose()
+            metrics.process_exiting()
 
     app = FastAPI(
         title="wtp-oauth",
@@ -117,7 +131,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         description="Sign in with Wants to Party: an OAuth 2.0 authorization server.",
         lifespan=lifespan,
         # FastAPI's Swagger UI loads its assets from a CDN, which the CSP (default-src 'self')
-        # forbids: /api/docs (wtp_oauth.api_docs) serves them from this server.
+        # forbids: /api/docs below serves them from this server.
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -129,12 +143,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     # FastAPI tries routers in this order: the hot paths (token, user API) first.
     for module in (token, users, accounts, clients, authorize, well_known, portal):
         app.include_router(module.router)
-    app.include_router(api_docs.router)
-    app.mount(api_docs.ASSETS, StaticFiles(directory=api_docs.swagger_ui_dir()), name="api-docs")
+    _operations(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
-    # Innermost first: the hot paths are served inside the security headers and body limit.
+    # Innermost first: the hot paths are served inside the security headers and body limit,
+    # and everything, the hot paths too, is counted and given a request id (SPEC §16).
     app.add_middleware(HotPaths, endpoints=HOT_ROUTES.endpoints)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_size=settings.max_body_size)
+    app.add_middleware(metrics.Observability, hot_paths=frozenset(HOT_ROUTES.endpoints))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -31,6 +32,8 @@ class Settings(BaseSettings):
     # Worker processes serving this database from this host (``serve --workers`` sets it):
     # the token store sizes its pools from it.
     workers: int = Field(default=1, gt=0)
+    # ``json``: one JSON object per log line, with the request id (wtp_oauth.logs).
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("issuer")
     @classmethod
