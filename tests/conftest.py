@@ -150,8 +150,15 @@ def _free_port() -> int:
 class LiveServer:
     """A real ``wtp-oauth serve`` process (uvicorn, real sockets) on a loopback port."""
 
-    def __init__(self, database_url: str, workers: int = 2, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        database_url: str,
+        workers: int = 2,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+    ):
         self.port = _free_port()
+        self._args = args or []
         self.url = f"http://127.0.0.1:{self.port}"
         self._database_url = database_url
         self._workers = workers
@@ -162,7 +169,7 @@ class LiveServer:
     def start(self, log_dir: Path) -> LiveServer:
         script = Path(sys.executable).with_name("wtp-oauth")
         command = [str(script) if script.exists() else "wtp-oauth", "serve"]
-        command += ["--port", str(self.port), "--workers", str(self._workers)]
+        command += ["--port", str(self.port), "--workers", str(self._workers), *self._args]
         env = {k: v for k, v in os.environ.items() if k != "WTP_ISSUER"}
         env.update({"WTP_DATABASE_URL": self._database_url, **self._env})
         self.log_path = log_dir / f"server-{self.port}.log"

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from wtp_oauth import __version__, http_errors
+from wtp_oauth import __version__, api_docs, http_errors, metrics
 from wtp_oauth.clock import Clock, utcnow
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
@@ -21,6 +22,7 @@ from wtp_oauth.deps import SESSION_COOKIE
 from wtp_oauth.hot_paths import HOT_ROUTES, HotPaths
 from wtp_oauth.middleware import BodyLimit, RequireHost, SameOriginWrites, SecurityHeaders
 from wtp_oauth.oauth.context import OAuthContext, Storage
+from wtp_oauth.openapi_schema import polish
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.routers import (
     accounts,
@@ -80,7 +82,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         flow = schemes["accessToken"]["flows"]["authorizationCode"]
         flow["scopes"] = {scope.name: scope.description for scope in SCOPES}
         schema.setdefault("components", {})["securitySchemes"] = schemes
-        app.openapi_schema = schema
+        app.openapi_schema = polish(schema)
     return app.openapi_schema
 
 
@@ -89,6 +91,18 @@ async def _storage(settings: Settings, state_engine: Any) -> Storage:
         reads, writes = settings.token_pools
         return await PostgresStore.connect(settings.database_url, reads=reads, writes=writes)
     return SQLiteStore(state_engine)
+
+
+def _operations(app: FastAPI) -> None:
+    """``/metrics`` (Prometheus) and ``/api/docs`` (Swagger UI), outside the schema."""
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics(request: Request) -> Response:
+        body, content_type = metrics.exposition(getattr(request.app.state, "wtp", None))
+        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+
+    app.include_router(api_docs.router)
+    app.mount(api_docs.ASSETS, StaticFiles(directory=api_docs.swagger_ui_dir()), name="api-docs")
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
@@ -119,13 +133,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             gc.unfreeze()
             await store.close()
             await engine.dispose()
+            metrics.process_exiting()
 
     app = FastAPI(
         title="wtp-oauth",
         version=__version__,
         description="Sign in with Wants to Party: an OAuth 2.0 authorization server.",
         lifespan=lifespan,
-        # Swagger UI loads its assets from a CDN, which the CSP (default-src 'self') forbids.
+        # FastAPI's Swagger UI loads its assets from a CDN, which the CSP (default-src 'self')
+        # forbids: /api/docs below serves them from this server.
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -146,13 +162,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         portal,
     ):
         app.include_router(module.router)
+    _operations(app)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     # Innermost first: the hot paths are served inside the request checks (same-origin
-    # writes, Host), the security headers and the body limit.
+    # writes, Host), the security headers and the body limit; everything, the hot paths too,
+    # is counted and given a request id (SPEC §16).
     app.add_middleware(HotPaths, endpoints=HOT_ROUTES.endpoints)
     app.add_middleware(SameOriginWrites, issuer=settings.issuer, session_cookie=SESSION_COOKIE)
     app.add_middleware(RequireHost)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_size=settings.max_body_size)
+    app.add_middleware(metrics.Observability, hot_paths=frozenset(HOT_ROUTES.endpoints))
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import importlib.util
 import json
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 
 from wtp_oauth.config import Settings
 
@@ -21,8 +24,6 @@ def _installed(module: str) -> bool:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from wtp_oauth import http_protocol, migrations
 
     if "WTP_ISSUER" not in os.environ:
@@ -36,6 +37,33 @@ def _serve(args: argparse.Namespace) -> int:
     http_protocol.head_timeout()  # a bad WTP_HEAD_TIMEOUT is reported here, not per connection
     if not args.no_migrate:
         migrations.upgrade(settings.database_url)
+    with _metrics_dir(args.workers):
+        _run_uvicorn(args, settings)
+    return 0
+
+
+@contextlib.contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """With several workers, a fresh folder where each writes its Prometheus figures (one
+    scrape adds them up: wtp_oauth.metrics), removed at exit; one worker keeps them in memory.
+    A ``PROMETHEUS_MULTIPROC_DIR`` set by the operator is used as it is, and kept."""
+    if workers == 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="wtp-oauth-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    try:
+        yield
+    finally:
+        del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from wtp_oauth.logs import log_config
+
     uvicorn.run(
         "wtp_oauth.app:create_app",
         factory=True,
@@ -51,8 +79,9 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         server_header=False,
         log_level="info",
+        # WTP_LOG_FORMAT: uvicorn's text lines, or JSON; query secrets hidden either way.
+        log_config=log_config(settings.log_format),
     )
-    return 0
 
 
 def _migrate(_args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,8 @@ class Settings(BaseSettings):
     # Development and tests only: also fetch client metadata documents (SPEC §14) from
     # ``http://127.0.0.1:<port>/…`` and from names resolving into 127.0.0.0/8.
     allow_loopback_client_metadata: bool = False
+    # ``json``: one JSON object per log line, with the request id (wtp_oauth.logs).
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("issuer")
     @classmethod

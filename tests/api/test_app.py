@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from fastapi import FastAPI
 
@@ -78,5 +80,18 @@ async def test_openapi_is_served(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     schema = r.json()
     assert schema["components"]["securitySchemes"]["accessToken"]["type"] == "oauth2"
-    # No Swagger UI: it loads its assets from a CDN, which the CSP (default-src 'self') refuses.
-    assert (await client.get("/api/docs")).status_code == 404
+    # Swagger UI from this server's own files (a CDN would break the CSP: default-src 'self'),
+    # checked in a browser by tests/browser/test_api_docs.py.
+    docs = await client.get("/api/docs")
+    assert docs.status_code == 200
+    assert "//" not in docs.text.replace("<!doctype html>", "")
+    for asset in ("/api/docs/assets/swagger-ui-bundle.js", "/static/api-docs.js"):
+        assert asset in docs.text
+        assert (await client.get(asset)).status_code == 200
+    # Its stylesheet's images are files too: the CSP refuses data: URLs.
+    css = (await client.get("/api/docs/swagger-ui.css")).text
+    assert "data:" not in css
+    images = re.findall(r'url\("(images/[^"]+)"\)', css)
+    assert images
+    for image in images:
+        assert (await client.get(f"/api/docs/{image}")).status_code == 200

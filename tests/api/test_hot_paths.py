@@ -98,8 +98,10 @@ async def test_the_same_authorize_pages_with_and_without_the_hot_paths(
     transport = httpx.ASGITransport(app=running_app)
     async with httpx.AsyncClient(transport=transport, base_url=TEST_ISSUER) as fast_client:
         for url, headers in pages:
-            fast = await fast_client.get(url, headers=headers)
-            routed = await behind_proxy.get(url, headers=headers)
+            # The same request id for both, which each answer echoes (SPEC §16).
+            sent = {**headers, "X-Request-ID": "hot-path-check"}
+            fast = await fast_client.get(url, headers=sent)
+            routed = await behind_proxy.get(url, headers=sent)
             assert fast.status_code == routed.status_code, url
             assert fast.content == routed.content, url
             assert fast.headers.multi_items() == routed.headers.multi_items(), url

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from wtp_oauth import metrics
 from wtp_oauth.deps import oauth_of
 from wtp_oauth.errors import OAuthError
 from wtp_oauth.hot_paths import HOT_ROUTES, Endpoint
@@ -21,6 +22,7 @@ from wtp_oauth.http_errors import NO_STORE, oauth_error_response
 from wtp_oauth.oauth.clients import credentials_from
 from wtp_oauth.oauth.endpoints import tokens
 from wtp_oauth.oauth.endpoints.token import exchange
+from wtp_oauth.oauth.params import grant_type_of
 from wtp_oauth.oauth.registry import token_request_properties
 from wtp_oauth.routers.oauth_params import body_schema, oauth_params
 
@@ -69,6 +71,7 @@ def oauth_json(endpoint: Endpoint) -> Endpoint:
         try:
             return await endpoint(request)
         except OAuthError as error:
+            metrics.oauth_error(error.error)
             return oauth_error_response(error)
 
     return answer
@@ -100,6 +103,7 @@ async def token(request: Request) -> Response:
     params = await oauth_params(request)
     credentials = credentials_from(request.headers.get("authorization"), params)
     response = await exchange(params, credentials, _address(request), oauth_of(request))
+    metrics.token_issued(grant_type_of(params))  # a registered grant type: exchange succeeded
     return JSONResponse(response.as_dict(), headers=NO_STORE)
 
 
@@ -120,6 +124,8 @@ _TOKEN_PARAM_BODY = body_schema(
     "/api/oauth/revoke",
     operation_id="revokeToken",
     response_model=None,
+    # An empty body: the schema declares none (a JSON one would fail generated SDKs).
+    response_class=Response,
     responses={200: {"description": "Revoked, or nothing to revoke"}, **_ERRORS},
     openapi_extra={**_TOKEN_PARAM_BODY, "security": CLIENT_AUTH},
     summary="Revoke an access or refresh token (RFC 7009)",

@@ -25,9 +25,13 @@ from wtp_oauth.services.users import profile_for
 
 router = APIRouter(tags=["users"])
 
+# Bodies: ``ErrorDetail`` (wtp_oauth.openapi_schema); the challenge is in WWW-Authenticate.
 _BEARER_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid, expired or revoked access token"},
     403: {"description": "The token lacks the required scope"},
+}
+_SESSION_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in: no session cookie, or an expired one"},
 }
 _READ: dict[str, Any] = {"security": [{"accessToken": ["user.read"]}]}
 _WRITE: dict[str, Any] = {"security": [{"accessToken": ["user.write"]}]}
@@ -70,6 +74,7 @@ async def update_me(body: ProfileUpdate, token: WriteToken, users: UsersDep) -> 
 @router.get(
     "/api/users/@me/authorizations",
     operation_id="listMyAuthorizations",
+    responses=_SESSION_ERRORS,
     openapi_extra=_SESSION,
     summary="Applications the signed-in user has authorized",
 )
@@ -81,6 +86,7 @@ async def list_authorizations(user: CurrentUserDep, users: UsersDep) -> list[Aut
     "/api/users/@me/authorizations/{client_id}",
     operation_id="revokeMyAuthorization",
     status_code=204,
+    responses={**_SESSION_ERRORS, 404: {"description": "This application is not authorized"}},
     openapi_extra=_SESSION,
     summary="Forget the consent and revoke the application's tokens",
 )
@@ -92,7 +98,7 @@ async def revoke_authorization(client_id: str, user: CurrentUserDep, users: User
 @router.get(
     "/api/users/{user_id}",
     operation_id="getUser",
-    responses=_BEARER_ERRORS,
+    responses={**_BEARER_ERRORS, 404: {"description": "No such user"}},
     openapi_extra=_READ,
     summary="A user's public profile (user.read)",
 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -23,30 +21,50 @@ class Health(BaseModel):
     status: str
 
 
+class AuthorizationServerMetadata(BaseModel):
+    """RFC 8414 §2: what a client needs to know to talk to this server."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    revocation_endpoint: str
+    introspection_endpoint: str
+    scopes_supported: list[str]
+    response_types_supported: list[str]
+    response_modes_supported: list[str]
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    introspection_endpoint_auth_methods_supported: list[str]
+    code_challenge_methods_supported: list[str]
+    authorization_response_iss_parameter_supported: bool
+    service_documentation: str
+
+
 @router.get(
     "/.well-known/oauth-authorization-server",
     operation_id="getAuthorizationServerMetadata",
     summary="Authorization server metadata (RFC 8414)",
 )
-async def metadata(state: StateDep) -> dict[str, Any]:
+async def metadata(state: StateDep) -> AuthorizationServerMetadata:
     issuer = state.settings.issuer
-    return {
-        "issuer": issuer,
-        "authorization_endpoint": f"{issuer}/oauth/authorize",
-        "token_endpoint": f"{issuer}/api/oauth/token",
-        "revocation_endpoint": f"{issuer}/api/oauth/revoke",
-        "introspection_endpoint": f"{issuer}/api/oauth/introspect",
-        "scopes_supported": [scope.name for scope in SCOPES],
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": grant_types_supported(),
-        "token_endpoint_auth_methods_supported": _AUTH_METHODS,
-        "revocation_endpoint_auth_methods_supported": _AUTH_METHODS,
-        "introspection_endpoint_auth_methods_supported": _AUTH_METHODS,
-        "code_challenge_methods_supported": ["S256"],
-        "authorization_response_iss_parameter_supported": True,
-        "service_documentation": f"{issuer}/developers/docs/oauth",
-    }
+    return AuthorizationServerMetadata(
+        issuer=issuer,
+        authorization_endpoint=f"{issuer}/oauth/authorize",
+        token_endpoint=f"{issuer}/api/oauth/token",
+        revocation_endpoint=f"{issuer}/api/oauth/revoke",
+        introspection_endpoint=f"{issuer}/api/oauth/introspect",
+        scopes_supported=[scope.name for scope in SCOPES],
+        response_types_supported=["code"],
+        response_modes_supported=["query"],
+        grant_types_supported=grant_types_supported(),
+        token_endpoint_auth_methods_supported=_AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported=_AUTH_METHODS,
+        introspection_endpoint_auth_methods_supported=_AUTH_METHODS,
+        code_challenge_methods_supported=["S256"],
+        authorization_response_iss_parameter_supported=True,
+        service_documentation=f"{issuer}/developers/docs/oauth",
+    )
 
 
 @router.get(

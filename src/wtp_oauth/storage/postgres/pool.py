@@ -47,6 +47,11 @@ class ConnectionPool:
     def size(self) -> int:
         return self._size
 
+    @property
+    def in_use(self) -> int:
+        """Connections handed out now (the pool gauge of ``wtp_oauth.metrics``)."""
+        return self._size - len(self._idle)
+
     async def _connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(
             self._dsn, server_settings={"application_name": "wtp-oauth token store"}

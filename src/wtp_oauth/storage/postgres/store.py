@@ -35,6 +35,11 @@ class PostgresStore(ClientStatements, GrantStatements, TokenStatements, Authoriz
         """The write pool, for storage of other grants on the same connections."""
         return self._pool
 
+    @property
+    def pools(self) -> dict[str, ConnectionPool]:
+        """Both pools by name, for the pool gauges of ``wtp_oauth.metrics``."""
+        return {"token_writes": self._pool, "token_reads": self._reads}
+
     @classmethod
     async def connect(cls, database_url: str, *, reads: int, writes: int) -> PostgresStore:
         """Two pools: grants and revocations wait on the WAL flush of their commit, and more of
