@@ -19,13 +19,16 @@ from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
 from wtp_oauth.hot_paths import HotPaths
 from wtp_oauth.middleware import BodyLimit, SecurityHeaders
+from wtp_oauth.oauth.grants.device_code.storage import DeviceCodeStorage
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.repositories.token_store.base import TokenStore
 from wtp_oauth.repositories.token_store.postgres import PostgresTokenStore
 from wtp_oauth.repositories.token_store.sqlite import SQLiteTokenStore
-from wtp_oauth.routers import accounts, authorize, clients, portal, token, users, well_known
+from wtp_oauth.routers import accounts, authorize, clients, device, portal, token, users, well_known
 from wtp_oauth.services.grants import GrantEnv
 from wtp_oauth.state import AppState
+from wtp_oauth.storage.postgres.device_codes import PostgresDeviceCodes
+from wtp_oauth.storage.sqlite.device_codes import SQLiteDeviceCodes
 
 PACKAGE_DIR = Path(__file__).parent
 
@@ -82,6 +85,12 @@ async def _token_store(settings: Settings, state_engine: Any) -> TokenStore:
     return SQLiteTokenStore(state_engine)
 
 
+async def _device_codes(settings: Settings, state_engine: Any) -> DeviceCodeStorage:
+    if settings.is_postgres:
+        return await PostgresDeviceCodes.connect(settings.database_url)
+    return SQLiteDeviceCodes(state_engine)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     """Build the application; the database is opened in the lifespan, not here."""
     settings = settings or Settings()
@@ -91,12 +100,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         engine = create_engine(settings)
         session_factory = create_session_factory(engine)
         store = await _token_store(settings, engine)
+        device_codes = await _device_codes(settings, engine)
         try:
             app.state.wtp = AppState(
                 settings=settings,
                 engine=engine,
                 session_factory=session_factory,
-                grant_env=GrantEnv(store=store, settings=settings, clock=clock),
+                grant_env=GrantEnv(
+                    store=store, settings=settings, clock=clock, device_codes=device_codes
+                ),
                 secret_key=settings.secret_key or await load_secret_key(session_factory),
                 templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
                 clock=clock,
@@ -108,6 +120,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             yield
         finally:
             gc.unfreeze()
+            await device_codes.close()
             await store.close()
             await engine.dispose()
 
@@ -126,7 +139,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     http_errors.install(app)
     # FastAPI tries routers in this order: the hot paths (token, user API) first.
-    for module in (token, users, accounts, clients, authorize, well_known, portal):
+    for module in (token, users, accounts, clients, authorize, device, well_known, portal):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     # Innermost first: the hot paths are served inside the security headers and body limit.

@@ -18,6 +18,7 @@ from wtp_oauth.http_errors import NO_STORE
 from wtp_oauth.routers.oauth_params import body_schema, oauth_params
 from wtp_oauth.services import token_admin
 from wtp_oauth.services.client_auth import credentials_from
+from wtp_oauth.services.grants import GRANTS
 from wtp_oauth.services.token_endpoint import exchange
 
 router = APIRouter(tags=["oauth"])
@@ -58,7 +59,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 _TOKEN_BODY = body_schema(
     {
-        "grant_type": {"type": "string", "enum": ["authorization_code", "refresh_token"]},
+        "grant_type": {"type": "string", "enum": sorted(GRANTS)},
         "grand_type": {
             "type": "string",
             "description": "The developer guide's spelling of grant_type.",
@@ -70,6 +71,7 @@ _TOKEN_BODY = body_schema(
         "redirect_uri": {"type": "string"},
         "code_verifier": {"type": "string"},
         "refresh_token": {"type": "string"},
+        "device_code": {"type": "string", "description": "RFC 8628: the device code to poll with."},
         "scope": {"type": "string"},
         "client_id": {"type": "string"},
         "client_secret": {"type": "string"},

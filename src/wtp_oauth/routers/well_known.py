@@ -36,6 +36,7 @@ async def metadata(state: StateDep) -> dict[str, Any]:
         "token_endpoint": f"{issuer}/api/oauth/token",
         "revocation_endpoint": f"{issuer}/api/oauth/revoke",
         "introspection_endpoint": f"{issuer}/api/oauth/introspect",
+        "device_authorization_endpoint": f"{issuer}/api/oauth/device_authorization",
         "scopes_supported": [scope.name for scope in SCOPES],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

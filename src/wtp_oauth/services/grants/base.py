@@ -10,6 +10,7 @@ from typing import Protocol, TypeVar
 from wtp_oauth.clock import Clock
 from wtp_oauth.config import Settings
 from wtp_oauth.errors import InvalidRequest, OAuthError
+from wtp_oauth.oauth.grants.device_code.storage import DeviceCodeStorage
 from wtp_oauth.repositories.token_store import ClientRecord, NewTokens, TokenStore
 from wtp_oauth.security.tokens import (
     ACCESS_TOKEN_PREFIX,
@@ -33,6 +34,7 @@ class GrantEnv:
     store: TokenStore
     settings: Settings
     clock: Clock
+    device_codes: DeviceCodeStorage
 
 
 @dataclass(frozen=True, slots=True)

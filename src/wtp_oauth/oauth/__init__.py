@@ -1,0 +1,1 @@
+"""The OAuth core: grants, their rules and the storage they need; no FastAPI, no SQL."""

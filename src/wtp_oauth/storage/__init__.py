@@ -1,0 +1,1 @@
+"""Storage behind the OAuth core's interfaces: one package per database."""

@@ -1,0 +1,1 @@
+"""PostgreSQL implementations, on asyncpg driver connections."""

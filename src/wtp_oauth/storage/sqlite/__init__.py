@@ -1,0 +1,1 @@
+"""SQLite implementations, on SQLAlchemy Core over the application's aiosqlite engine."""
