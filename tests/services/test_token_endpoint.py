@@ -11,8 +11,12 @@ from wtp_oauth.services.grants import GRANTS
 from wtp_oauth.services.token_endpoint import exchange
 
 
-def test_the_registry_holds_the_two_grants() -> None:
-    assert sorted(GRANTS) == ["authorization_code", "refresh_token"]
+def test_the_registry_holds_the_three_grants() -> None:
+    assert sorted(GRANTS) == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
 
 
 async def test_exchange_in_both_spellings(party: Party) -> None:
