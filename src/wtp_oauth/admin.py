@@ -20,6 +20,7 @@ from wtp_oauth.models import (
     AuthorizationCode,
     AuthorizationRequest,
     BrowserSession,
+    DeviceCode,
     RefreshToken,
 )
 from wtp_oauth.repositories.users import UserRepository
@@ -119,6 +120,7 @@ async def purge(settings: Settings) -> dict[str, int]:
         "authorization_requests": delete(AuthorizationRequest).where(
             col(AuthorizationRequest.expires_at) < now
         ),
+        "device_codes": delete(DeviceCode).where(col(DeviceCode.expires_at) < keep_after),
         "sessions": delete(BrowserSession).where(col(BrowserSession.expires_at) < now),
         "auth_failures": delete(AuthFailure).where(
             col(AuthFailure.created_at) < now - THROTTLE_WINDOW

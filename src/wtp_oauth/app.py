@@ -22,12 +22,14 @@ from wtp_oauth.deps import SESSION_COOKIE
 from wtp_oauth.hot_paths import HOT_ROUTES, HotPaths
 from wtp_oauth.middleware import BodyLimit, RequireHost, SameOriginWrites, SecurityHeaders
 from wtp_oauth.oauth.context import OAuthContext, Storage
+from wtp_oauth.oauth.grants.device_code.storage import DeviceCodeStorage
 from wtp_oauth.openapi_schema import polish
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.routers import (
     accounts,
     authorize,
     clients,
+    device,
     portal,
     protected_resource,
     token,
@@ -35,7 +37,9 @@ from wtp_oauth.routers import (
     well_known,
 )
 from wtp_oauth.state import AppState
+from wtp_oauth.storage.postgres.device_codes import PostgresDeviceCodes
 from wtp_oauth.storage.postgres.store import PostgresStore
+from wtp_oauth.storage.sqlite.device_codes import SQLiteDeviceCodes
 from wtp_oauth.storage.sqlite.store import SQLiteStore
 
 PACKAGE_DIR = Path(__file__).parent
@@ -105,6 +109,14 @@ def _operations(app: FastAPI) -> None:
     app.mount(api_docs.ASSETS, StaticFiles(directory=api_docs.swagger_ui_dir()), name="api-docs")
 
 
+def _device_codes(store: Storage) -> DeviceCodeStorage:
+    """The device grant's storage, on the token store's own connections."""
+    if isinstance(store, PostgresStore):
+        return PostgresDeviceCodes(store.pool)
+    assert isinstance(store, SQLiteStore)
+    return SQLiteDeviceCodes(store)
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> FastAPI:
     """Build the application; the database is opened in the lifespan, not here."""
     settings = settings or Settings()
@@ -114,12 +126,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         engine = create_engine(settings)
         session_factory = create_session_factory(engine)
         store = await _storage(settings, engine)
+        device_codes = _device_codes(store)
         try:
             app.state.wtp = AppState(
                 settings=settings,
                 engine=engine,
                 session_factory=session_factory,
-                oauth=OAuthContext(store=store, settings=settings, clock=clock),
+                oauth=OAuthContext(
+                    store=store, settings=settings, clock=clock, device_codes=device_codes
+                ),
                 secret_key=settings.secret_key or await load_secret_key(session_factory),
                 templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
                 clock=clock,
@@ -157,6 +172,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         accounts,
         clients,
         authorize,
+        device,
         well_known,
         protected_resource,
         portal,

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     refresh_token_ttl: int = Field(default=2_592_000, gt=0)
     session_ttl: int = Field(default=1_209_600, gt=0)
     login_failure_limit: int = Field(default=10, gt=0)
+    # RFC 8628 device codes: their lifetime, and (for development and tests only) the polling
+    # interval a device is told to keep; RFC 8628 §3.2's default of 5 seconds is right otherwise.
+    device_code_ttl: int = Field(default=600, gt=0)
+    device_poll_interval: int = Field(default=5, gt=0)
     # Largest request body accepted anywhere, in bytes.
     max_body_size: int = Field(default=64 * 1024, gt=0)
     # Connections per worker in the database pool of the cold paths (SQLAlchemy).

@@ -24,7 +24,12 @@ async def test_authorization_server_metadata(client: httpx.AsyncClient) -> None:
     assert meta["introspection_endpoint"] == f"{TEST_ISSUER}/api/oauth/introspect"
     assert meta["scopes_supported"] == ["user.read", "user.email", "user.write"]
     assert meta["response_types_supported"] == ["code"]
-    assert sorted(meta["grant_types_supported"]) == ["authorization_code", "refresh_token"]
+    assert meta["device_authorization_endpoint"] == f"{TEST_ISSUER}/api/oauth/device_authorization"
+    assert sorted(meta["grant_types_supported"]) == [
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    ]
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["authorization_response_iss_parameter_supported"] is True
     for key in (
@@ -39,7 +44,8 @@ async def test_every_advertised_endpoint_exists(client: httpx.AsyncClient) -> No
     meta = (await client.get("/.well-known/oauth-authorization-server")).json()
     authorize = await client.get(meta["authorization_endpoint"].removeprefix(TEST_ISSUER))
     assert authorize.status_code == 400  # an error page: no client_id
-    for key in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+    endpoints = ("token", "revocation", "introspection", "device_authorization")
+    for key in (f"{name}_endpoint" for name in endpoints):
         r = await client.post(meta[key].removeprefix(TEST_ISSUER), data={})
         assert r.status_code in (400, 401), (key, r.status_code)
         assert "error" in r.json()

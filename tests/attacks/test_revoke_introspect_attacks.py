@@ -217,7 +217,12 @@ async def test_metadata_is_exact_and_offers_nothing_weak(client: httpx.AsyncClie
     assert meta["authorization_response_iss_parameter_supported"] is True
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["response_types_supported"] == ["code"]
-    assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token"}
+    assert set(meta["grant_types_supported"]) == {
+        "authorization_code",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    }
+    assert meta["device_authorization_endpoint"] == f"{issuer}/api/oauth/device_authorization"
     assert set(meta["scopes_supported"]) == {"user.read", "user.email", "user.write"}
     assert set(meta["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",

@@ -367,7 +367,7 @@ async def test_grant_type_and_grand_type_must_agree(world: World) -> None:
         "password",
         "client_credentials",
         "implicit",
-        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
         "AUTHORIZATION_CODE",
     ],
 )

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from tests.api.support import app_client
 from tests.conftest import TEST_ISSUER, FakeClock, _free_port
+from tests.device_helpers import enable_device_grant, poll, started
 from tests.helpers import (
     PASSWORD,
     REDIRECT_URI,
@@ -205,10 +206,13 @@ async def test_purge(migrated: str, tmp_path: Path, clock: FakeClock) -> None:
         client = Client(body["client_id"], body["client_secret"], [REDIRECT_URI])
         old = await tokens_for(http, client)
         await get_code(http, client)  # never redeemed
+        await enable_device_grant(app.state.wtp.engine, client.client_id)
+        await started(http, client)  # a device code nobody answered
         # Now: fresh tokens that must survive.
         clock.advance(40 * DAY)
         await sign_up(http)
         fresh = await tokens_for(http, client)
+        device = await started(http, client)
 
         r = await wtp_oauth("purge", database_url=migrated, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
@@ -220,9 +224,13 @@ async def test_purge(migrated: str, tmp_path: Path, clock: FakeClock) -> None:
             "authorization_requests",
             "sessions",
             "auth_failures",
+            "device_codes",
         }
-        for table in ("authorization_codes", "access_tokens", "refresh_tokens", "sessions"):
+        tables = ("authorization_codes", "access_tokens", "refresh_tokens", "sessions")
+        for table in (*tables, "device_codes"):
             assert removed[table] >= 1, removed
+        pending = await poll(http, client, device["device_code"])
+        assert pending.json()["error"] == "authorization_pending"
         assert await store.find_access_token(digest(old["access_token"])) is None
         assert await _refresh_row(app, old["refresh_token"]) is None
         assert await store.find_access_token(digest(fresh["access_token"])) is not None

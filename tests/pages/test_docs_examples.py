@@ -9,6 +9,7 @@ here fails the last assertion.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import LiveServer
+from tests.device_helpers import enable_device_grant_at
 from tests.helpers import PASSWORD, hidden, unique
 
 REDIRECT_URI = "https://example.com/callback"  # the address the examples use
@@ -41,11 +43,14 @@ def _fill(example: str, values: dict[str, str]) -> str:
     return example
 
 
-def _python(example: str, values: dict[str, str]) -> dict[str, Any]:
-    """Run a Python example; its global names afterwards."""
+def _python(
+    example: str, values: dict[str, str], namespace: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Run a Python example (in ``namespace``, for one that continues another); its global
+    names afterwards."""
     code = _fill(example, values)
     assert "import requests" in code or "requests." not in code
-    namespace: dict[str, Any] = {}
+    namespace = {} if namespace is None else namespace
     exec(
         compile(code.replace("import requests", "import httpx as requests"), "<docs>", "exec"),
         namespace,
@@ -94,8 +99,26 @@ def _follow(browser: httpx.Client, link: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+def _allow_device(browser: httpx.Client, user_code: str) -> None:
+    """As the signed-in user: type the device's code at /device and allow it."""
+    page = browser.get("/device")
+    consent = browser.post(
+        "/device", data={"user_code": user_code, "csrf_token": hidden(page.text, "csrf_token")}
+    )
+    assert consent.status_code == 200, consent.text
+    done = browser.post(
+        "/device/consent",
+        data={
+            "user_code": hidden(consent.text, "user_code"),
+            "consent_token": hidden(consent.text, "consent_token"),
+            "decision": "allow",
+        },
+    )
+    assert "You can return to your device." in done.text
+
+
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_every_docs_example_works(live_server: LiveServer) -> None:
+def test_every_docs_example_works(live_server: LiveServer, database_url: str) -> None:
     base = live_server.url
     ran: set[str] = set()
     with (
@@ -186,5 +209,20 @@ def test_every_docs_example_works(live_server: LiveServer) -> None:
         )
         ran.add("curl-pkce-exchange")
         assert tokens["access_token"].startswith("wtpa_")
+
+        # The device flow, for the public client once it enabled the grant: curl, then Python
+        # (whose polling loop continues the script that asked for the code).
+        asyncio.run(enable_device_grant_at(database_url, apps["public"]["client_id"]))
+        device = run("curl-device-authorization", public)
+        _allow_device(browser, device["user_code"])
+        tokens = run("curl-device-poll", {**public, "DEVICE_CODE": device["device_code"]})
+        assert tokens["scope"] == "user.read" and tokens["refresh_token"].startswith("wtpr_")
+        script = run("python-device-start", public)
+        assert script["device"]["verification_uri"] == f"{base}/device"
+        _allow_device(browser, script["device"]["user_code"].lower())
+        ran.add("python-device-poll")
+        _python(everything["python-device-poll"], public, script)
+        me = run("python-me", {"ACCESS_TOKEN": script["tokens"]["access_token"]})["me"]
+        assert me["username"] == username
 
     assert set(everything) - NOT_RUNNABLE == ran

@@ -2,6 +2,7 @@
 
 from wtp_oauth.models.accounts import BrowserSession, User
 from wtp_oauth.models.applications import DEFAULT_GRANT_TYPES, Application, ClientType
+from wtp_oauth.models.device_codes import DeviceCode
 from wtp_oauth.models.grants import (
     AccessToken,
     AuthorizationCode,
@@ -22,6 +23,7 @@ __all__ = [
     "BrowserSession",
     "ClientType",
     "Consent",
+    "DeviceCode",
     "RefreshToken",
     "ServerSecret",
     "SubjectType",

@@ -10,6 +10,7 @@ from wtp_oauth.config import Settings
 from wtp_oauth.oauth.clients import ClientStorage
 from wtp_oauth.oauth.endpoints.storage import TokenStorage
 from wtp_oauth.oauth.grants.authorization_code.storage import AuthorizeStorage, CodeStorage
+from wtp_oauth.oauth.grants.device_code.storage import DeviceCodeStorage
 from wtp_oauth.oauth.grants.refresh_token.storage import RefreshTokenStorage
 
 
@@ -30,3 +31,5 @@ class OAuthContext:
     store: Storage
     settings: Settings
     clock: Clock
+    # The device grant's storage (RFC 8628), on the same database connections as ``store``.
+    device_codes: DeviceCodeStorage

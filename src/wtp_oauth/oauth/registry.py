@@ -7,11 +7,13 @@ from typing import Any
 
 from wtp_oauth.oauth.grants.authorization_code.grant import AuthorizationCodeGrant
 from wtp_oauth.oauth.grants.base import Grant
+from wtp_oauth.oauth.grants.device_code.grant import DeviceCodeGrant
 from wtp_oauth.oauth.grants.refresh_token.grant import RefreshTokenGrant
 
 GRANTS: tuple[Grant[Any, Any], ...] = (
     AuthorizationCodeGrant(),
     RefreshTokenGrant(),
+    DeviceCodeGrant(),
 )
 
 GRANTS_BY_TYPE: dict[str, Grant[Any, Any]] = {grant.grant_type: grant for grant in GRANTS}

@@ -29,6 +29,8 @@ class AuthorizationServerMetadata(BaseModel):
     token_endpoint: str
     revocation_endpoint: str
     introspection_endpoint: str
+    # RFC 8628 §4.
+    device_authorization_endpoint: str
     scopes_supported: list[str]
     response_types_supported: list[str]
     response_modes_supported: list[str]
@@ -54,6 +56,7 @@ async def metadata(state: StateDep) -> AuthorizationServerMetadata:
         token_endpoint=f"{issuer}/api/oauth/token",
         revocation_endpoint=f"{issuer}/api/oauth/revoke",
         introspection_endpoint=f"{issuer}/api/oauth/introspect",
+        device_authorization_endpoint=f"{issuer}/api/oauth/device_authorization",
         scopes_supported=[scope.name for scope in SCOPES],
         response_types_supported=["code"],
         response_modes_supported=["query"],

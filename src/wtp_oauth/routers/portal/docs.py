@@ -38,6 +38,8 @@ def _facts(settings: Settings) -> dict[str, object]:
         "access_token_ttl": duration(settings.access_token_ttl),
         "access_token_ttl_seconds": settings.access_token_ttl,
         "refresh_token_ttl": duration(settings.refresh_token_ttl),
+        "device_code_ttl": duration(settings.device_code_ttl),
+        "device_poll_interval": duration(settings.device_poll_interval),
     }
 
 
