@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import delete, or_
@@ -28,11 +31,49 @@ from wtp_oauth.services.applications import Applications
 # Revoked and used rows are kept a while for replay detection and audits.
 RETENTION = timedelta(days=1)
 
+# The command line's option for each input field, to name it in an error. A new option of
+# create-user or create-client adds its field here.
+OPTIONS = {
+    "username": "--username",
+    "email": "--email",
+    "password": "--password",
+    "name": "--name",
+    "redirect_uris": "--redirect-uri",
+    "client_type": "--public",
+}
+# Inputs never repeated in a message.
+_SECRET_FIELDS = {"password"}
+# Rules said in words where the validator's message would quote a regular expression.
+_RULES = {"username": "use 3 to 32 letters, digits, '.', '_' or '-'"}
 
-def _message(exc: ValidationError | DomainError) -> str:
+
+def _message(exc: ValidationError | DomainError, given: Mapping[str, object]) -> str:
+    """One line for a person: each problem after the option (and value) it is about."""
+    errors: Sequence[Mapping[str, Any]]
     if isinstance(exc, DomainError):
-        return str(exc.detail)
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        if isinstance(exc.detail, str):
+            return exc.detail
+        errors = exc.detail
+    else:
+        errors = exc.errors(include_url=False)
+    return "; ".join(_problem(error, given) for error in errors)
+
+
+def _problem(error: Mapping[str, Any], given: Mapping[str, object]) -> str:
+    loc = [part for part in error["loc"] if part != "body"]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc or loc[0] not in OPTIONS:
+        return message
+    field = str(loc[0])
+    if error["type"] == "string_pattern_mismatch" and field in _RULES:
+        message = _RULES[field]
+    subject = OPTIONS[field]
+    value = given.get(field)
+    if len(loc) > 1 and isinstance(loc[1], int) and isinstance(value, list):
+        value = value[loc[1]]
+    if isinstance(value, str) and field not in _SECRET_FIELDS:
+        subject = f"{subject} {shlex.quote(value)}"
+    return f"{subject}: {message}"
 
 
 async def create_user(settings: Settings, username: str, email: str, password: str) -> str:
@@ -44,7 +85,8 @@ async def create_user(settings: Settings, username: str, email: str, password: s
             user = await Accounts(session, factory, settings, utcnow).register(data)
             return user.id
     except (ValidationError, DomainError) as exc:
-        raise ValueError(_message(exc)) from exc
+        given = {"username": username, "email": email}
+        raise ValueError(_message(exc, given)) from exc
     finally:
         await engine.dispose()
 
@@ -52,6 +94,7 @@ async def create_user(settings: Settings, username: str, email: str, password: s
 async def create_client(
     settings: Settings, *, owner: str, name: str, redirect_uris: list[str], client_type: str
 ) -> dict[str, str | None]:
+    given: dict[str, object] = {"name": name, "redirect_uris": redirect_uris}
     engine = create_engine(settings)
     factory = create_session_factory(engine)
     try:
@@ -63,14 +106,16 @@ async def create_client(
         async with factory.begin() as session:
             user = await UserRepository(session).by_username(owner)
             if user is None:
-                raise ValueError(f"no user named {owner!r}")
+                raise ValueError(
+                    f"--owner {owner}: no user named {owner!r} (create-user makes one)"
+                )
             registered = await Applications(session, utcnow).register(user, data)
             return {
                 "client_id": registered.application.client_id,
                 "client_secret": registered.client_secret,
             }
     except (ValidationError, DomainError) as exc:
-        raise ValueError(_message(exc)) from exc
+        raise ValueError(_message(exc, given)) from exc
     finally:
         await engine.dispose()
 
