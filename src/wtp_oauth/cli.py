@@ -330,9 +330,10 @@ def _parser() -> argparse.ArgumentParser:
         "purge",
         _purge,
         "delete expired codes, tokens, sessions and throttle records",
-        "Delete what can never be used again: expired authorization codes, access and refresh "
-        "tokens (revoked ones a day after their revocation), expired consent requests and "
-        "sign-in sessions, and sign-in failures older than 15 minutes. Rows go in batches of "
+        "Delete what can never be used again: authorization codes a day after they expire, "
+        "expired access and refresh tokens (revoked ones a day after their revocation), "
+        "expired consent requests and sign-in sessions, and failed sign-ins and client "
+        "authentications older than 15 minutes. Rows go in batches of "
         "5,000, each in a short transaction of its own, so purging is safe while the server "
         "runs. Prints the rows deleted per table as JSON; run it from cron, e.g. daily.",
         _DATABASE,
