@@ -10,15 +10,21 @@ reachable PostgreSQL the PostgreSQL half is skipped, unless ``WTP_TEST_REQUIRE_P
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
+import ctypes
 import os
 import secrets
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -147,6 +153,103 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# --- Processes the tests start: never left behind ------------------------------------------
+# Each runs in a process group of its own (so stopping it stops its workers too), is stopped
+# when the test run exits (atexit) or is told to stop (SIGTERM, SIGHUP), and on Linux gets
+# SIGTERM from the kernel when the test run dies any other way, even by SIGKILL.
+
+_RUNNING: dict[int, subprocess.Popen[bytes]] = {}
+_PREVIOUS_HANDLERS: dict[int, Any] = {}
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# Looked up here, not in the forked child, where loading a library could deadlock.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+
+
+def _dies_with(parent: int) -> Callable[[], None]:
+    """A ``preexec_fn``: SIGTERM to the child when the thread that started it ends."""
+
+    def arm() -> None:
+        assert _prctl is not None
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request took hold
+            os._exit(1)
+
+    return arm
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    stop_all_processes()
+    previous = _PREVIOUS_HANDLERS.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def _install_handlers() -> None:
+    if _PREVIOUS_HANDLERS or threading.current_thread() is not threading.main_thread():
+        return
+    atexit.register(stop_all_processes)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        _PREVIOUS_HANDLERS[signum] = signal.signal(signum, _on_signal)
+
+
+def spawn(command: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen`` for a process that must not outlive the test run; end it with
+    ``stop_process``. The kernel's SIGTERM on the run's death is armed only when started from
+    the main thread (it fires when the starting *thread* ends)."""
+    _install_handlers()
+    on_main = threading.current_thread() is threading.main_thread()
+    process = subprocess.Popen(
+        command,
+        process_group=0,
+        preexec_fn=_dies_with(os.getpid()) if on_main and _prctl is not None else None,
+        **popen,
+    )
+    _RUNNING[process.pid] = process
+    return process
+
+
+def _exits_within(pid: int, timeout: float) -> bool:
+    """Wait for the process to end without reaping it (its pid keeps naming its group)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM (uvicorn then stops its workers), then SIGKILL to whatever is left of the
+    process group, and reap."""
+    stop_processes([process], timeout)
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        _RUNNING.pop(process.pid, None)
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+    for process in processes:
+        if process.returncode is None:
+            _exits_within(process.pid, max(0.0, deadline - time.monotonic()))
+            # Not reaped yet, so the group id is still this one's, never a stranger's.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def stop_all_processes() -> None:
+    """Everything ``spawn`` started and nobody stopped (at exit, on SIGTERM)."""
+    stop_processes(list(_RUNNING.values()), timeout=5)
+
+
 class LiveServer:
     """A real ``wtp-oauth serve`` process (uvicorn, real sockets) on a loopback port."""
 
@@ -166,6 +269,12 @@ class LiveServer:
         self._process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
 
+    @property
+    def pid(self) -> int:
+        """The server's main process, leader of its process group (the workers are in it)."""
+        assert self._process is not None
+        return self._process.pid
+
     def start(self, log_dir: Path) -> LiveServer:
         script = Path(sys.executable).with_name("wtp-oauth")
         command = [str(script) if script.exists() else "wtp-oauth", "serve"]
@@ -174,7 +283,7 @@ class LiveServer:
         env.update({"WTP_DATABASE_URL": self._database_url, **self._env})
         self.log_path = log_dir / f"server-{self.port}.log"
         with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            self._process = spawn(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -189,13 +298,8 @@ class LiveServer:
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.send_signal(signal.SIGINT)
-            try:
-                self._process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        if self._process is not None:
+            stop_process(self._process)
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path else ""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, or_
+from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from wtp_oauth.clock import utcnow
@@ -30,18 +32,56 @@ from wtp_oauth.services.applications import Applications
 
 # Revoked and used rows are kept a while for replay detection and audits.
 RETENTION = timedelta(days=1)
+# Rows deleted by one statement of ``purge``, each in a transaction of its own: a few
+# milliseconds of locks at a time, so that purging is safe while the server runs.
+BATCH_SIZE = 5000
+
+# The command line's option for each input field, to name it in an error. A new option of
+# create-user or create-client adds its field here.
+OPTIONS = {
+    "username": "--username",
+    "email": "--email",
+    "password": "--password",
+    "name": "--name",
+    "redirect_uris": "--redirect-uri",
+    "client_type": "--public",
+    "grant_types": "--grant-type",
+    "post_logout_redirect_uris": "--post-logout-redirect-uri",
+    "id_token_signed_response_alg": "--id-token-signed-response-alg",
+}
+# Inputs never repeated in a message.
+_SECRET_FIELDS = {"password"}
+# Rules said in words where the validator's message would quote a regular expression.
+_RULES = {"username": "use 3 to 32 letters, digits, '.', '_' or '-'"}
 
 
-def _message(exc: ValidationError | DomainError) -> str:
-    if isinstance(exc, DomainError) and isinstance(exc.detail, str):
-        return exc.detail
-    errors: Sequence[Mapping[str, Any]] = (
-        exc.errors() if isinstance(exc, ValidationError) else exc.detail  # type: ignore[assignment]
-    )
-    # A service's InvalidInput has FastAPI's shape: its loc starts with "body".
-    return "; ".join(
-        f"{'.'.join(str(part) for part in e['loc'] if part != 'body')}: {e['msg']}" for e in errors
-    )
+def _message(exc: ValidationError | DomainError, given: Mapping[str, object]) -> str:
+    """One line for a person: each problem after the option (and value) it is about."""
+    errors: Sequence[Mapping[str, Any]]
+    if isinstance(exc, DomainError):
+        if isinstance(exc.detail, str):
+            return exc.detail
+        errors = exc.detail
+    else:
+        errors = exc.errors(include_url=False)
+    return "; ".join(_problem(error, given) for error in errors)
+
+
+def _problem(error: Mapping[str, Any], given: Mapping[str, object]) -> str:
+    loc = [part for part in error["loc"] if part != "body"]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc or loc[0] not in OPTIONS:
+        return message
+    field = str(loc[0])
+    if error["type"] == "string_pattern_mismatch" and field in _RULES:
+        message = _RULES[field]
+    subject = OPTIONS[field]
+    value = given.get(field)
+    if len(loc) > 1 and isinstance(loc[1], int) and isinstance(value, list):
+        value = value[loc[1]]
+    if isinstance(value, str) and field not in _SECRET_FIELDS:
+        subject = f"{subject} {shlex.quote(value)}"
+    return f"{subject}: {message}"
 
 
 async def create_user(settings: Settings, username: str, email: str, password: str) -> str:
@@ -53,7 +93,8 @@ async def create_user(settings: Settings, username: str, email: str, password: s
             user = await Accounts(session, factory, settings, utcnow).register(data)
             return user.id
     except (ValidationError, DomainError) as exc:
-        raise ValueError(_message(exc)) from exc
+        given = {"username": username, "email": email}
+        raise ValueError(_message(exc, given)) from exc
     finally:
         await engine.dispose()
 
@@ -71,6 +112,13 @@ async def create_client(
 ) -> dict[str, str | None]:
     """Register an application as ``owner`` (SPEC §2, §11); unset options keep the API's
     defaults."""
+    given: dict[str, object] = {
+        "name": name,
+        "redirect_uris": redirect_uris,
+        "grant_types": grant_types,
+        "post_logout_redirect_uris": post_logout_redirect_uris,
+        "id_token_signed_response_alg": id_token_signed_response_alg,
+    }
     engine = create_engine(settings)
     factory = create_session_factory(engine)
     options: dict[str, object] = {
@@ -88,49 +136,85 @@ async def create_client(
         async with factory.begin() as session:
             user = await UserRepository(session).by_username(owner)
             if user is None:
-                raise ValueError(f"no user named {owner!r}")
+                raise ValueError(
+                    f"--owner {owner}: no user named {owner!r} (create-user makes one)"
+                )
             registered = await Applications(session, utcnow).register(user, data)
             return {
                 "client_id": registered.application.client_id,
                 "client_secret": registered.client_secret,
             }
     except (ValidationError, DomainError) as exc:
-        raise ValueError(_message(exc)) from exc
+        raise ValueError(_message(exc, given)) from exc
     finally:
         await engine.dispose()
 
 
-async def purge(settings: Settings) -> dict[str, int]:
-    """Delete what can never be used again (SPEC §2: ``wtp-oauth purge``)."""
-    now = utcnow()
+def _expired(now: datetime) -> dict[str, tuple[Any, ColumnElement[bool]]]:
+    """For each table purge empties: its primary key and what makes a row useless."""
     keep_after = now - RETENTION
-    engine = create_engine(settings)
-    factory = create_session_factory(engine)
-    removed: dict[str, int] = {}
-    statements = {
-        "authorization_codes": delete(AuthorizationCode).where(
-            col(AuthorizationCode.expires_at) < keep_after
+    return {
+        "authorization_codes": (
+            col(AuthorizationCode.code_digest),
+            col(AuthorizationCode.expires_at) < keep_after,
         ),
-        "access_tokens": delete(AccessToken).where(
-            or_(col(AccessToken.expires_at) < now, col(AccessToken.revoked_at) < keep_after)
+        "access_tokens": (
+            col(AccessToken.token_digest),
+            or_(col(AccessToken.expires_at) < now, col(AccessToken.revoked_at) < keep_after),
         ),
-        "refresh_tokens": delete(RefreshToken).where(
-            or_(col(RefreshToken.expires_at) < now, col(RefreshToken.revoked_at) < keep_after)
+        "refresh_tokens": (
+            col(RefreshToken.token_digest),
+            or_(col(RefreshToken.expires_at) < now, col(RefreshToken.revoked_at) < keep_after),
         ),
-        "authorization_requests": delete(AuthorizationRequest).where(
-            col(AuthorizationRequest.expires_at) < now
+        "authorization_requests": (
+            col(AuthorizationRequest.id_digest),
+            col(AuthorizationRequest.expires_at) < now,
         ),
-        "device_codes": delete(DeviceCode).where(col(DeviceCode.expires_at) < keep_after),
-        "sessions": delete(BrowserSession).where(col(BrowserSession.expires_at) < now),
-        "auth_failures": delete(AuthFailure).where(
-            col(AuthFailure.created_at) < now - THROTTLE_WINDOW
+        "device_codes": (
+            col(DeviceCode.device_code_digest),
+            col(DeviceCode.expires_at) < keep_after,
         ),
+        "sessions": (col(BrowserSession.token_digest), col(BrowserSession.expires_at) < now),
+        "auth_failures": (col(AuthFailure.id), col(AuthFailure.created_at) < now - THROTTLE_WINDOW),
     }
+
+
+async def purge(
+    settings: Settings, *, now: datetime | None = None, batch_size: int = BATCH_SIZE
+) -> dict[str, int]:
+    """Delete what can never be used again (``wtp-oauth purge``); the rows deleted per table.
+
+    Each table is walked once in the order of its primary key, ``batch_size`` rows per
+    transaction, so no statement holds locks for long and none rescans what an earlier batch
+    already passed: the tokens' ``expires_at`` has no index.
+    """
+    engine = create_engine(settings)
     try:
-        async with factory.begin() as session:
-            for name, statement in statements.items():
-                result = await session.exec(statement)
-                removed[name] = int(getattr(result, "rowcount", 0))
+        return {
+            table: await _purge_table(engine, key, condition, batch_size)
+            for table, (key, condition) in _expired(now or utcnow()).items()
+        }
     finally:
         await engine.dispose()
-    return removed
+
+
+async def _purge_table(
+    engine: AsyncEngine, key: Any, condition: ColumnElement[bool], batch_size: int
+) -> int:
+    removed = 0
+    after = None
+    while True:
+        batch = select(key).where(condition).order_by(key).limit(batch_size)
+        if after is not None:
+            batch = batch.where(key > after)
+        async with engine.begin() as connection:
+            # The keys in the database's own order: the last one is where the next batch
+            # starts, whatever the collation.
+            keys = (await connection.execute(batch)).scalars().all()
+            if keys:
+                statement = delete(key.table).where(key.in_(keys), condition)
+                result = await connection.execute(statement)
+                removed += int(getattr(result, "rowcount", 0))
+        if len(keys) < batch_size:
+            return removed
+        after = keys[-1]

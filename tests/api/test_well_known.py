@@ -77,7 +77,7 @@ async def test_readyz(client: httpx.AsyncClient) -> None:
 async def no_database(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The application over a database that cannot be opened."""
     url = f"sqlite+aiosqlite:///{tmp_path}/missing-folder/wtp.db"
-    async with app_client(Settings(database_url=url, issuer=TEST_ISSUER, secret_key="k")) as (
+    async with app_client(Settings(database_url=url, issuer=TEST_ISSUER, secret_key="k" * 32)) as (
         _,
         http,
     ):

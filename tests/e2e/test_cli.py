@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.api.support import app_client
-from tests.conftest import TEST_ISSUER, FakeClock, _free_port
+from tests.conftest import TEST_ISSUER, FakeClock, _free_port, spawn, stop_process
 from tests.device_helpers import enable_device_grant, poll, started
 from tests.helpers import (
     PASSWORD,
@@ -154,37 +153,53 @@ async def test_create_user_and_clients(migrated: str, tmp_path: Path, clock: Fak
         assert (await guide_exchange(http, client, code)).status_code == 200
 
 
+def _client_args(*redirect_uris: str, owner: str = "nobody") -> list[str]:
+    args = ["create-client", "--owner", owner, "--name", "n"]
+    for uri in redirect_uris:
+        args += ["--redirect-uri", uri]
+    return args
+
+
 def test_errors_exit_2_with_a_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # In-process (the same main() the script runs), to spare two interpreter start-ups.
+    # In-process (the same main() the script runs), to spare interpreter start-ups.
     url = f"sqlite+aiosqlite:///{tmp_path / 'errors.db'}"
     migrations.upgrade(url)
     monkeypatch.setenv("WTP_DATABASE_URL", url)
-    bad_username = [
-        "create-user",
-        "--username",
-        "x",
-        "--email",
-        "x@example.com",
-        "--password",
-        PASSWORD,
-    ]
-    unknown_owner = [
-        "create-client",
-        "--owner",
-        "nobody",
-        "--name",
-        "n",
-        "--redirect-uri",
-        REDIRECT_URI,
-    ]
-    for args, message in ((bad_username, "username"), (unknown_owner, "no user named 'nobody'")):
+    user = ["create-user", "--username", "ada", "--email", "ada@example.com"]
+    assert cli.main([*user, "--password", PASSWORD]) == 0
+    capsys.readouterr()
+    for args, message in (
+        (
+            ["create-user", "--username", "x y", "--email", "x", "--password", "short"],
+            "--username 'x y': use 3 to 32 letters, digits, '.', '_' or '-'; "
+            "--email x: value is not a valid email address: An email address must have an "
+            "@-sign.; --password: String should have at least 8 characters",
+        ),
+        ([*user, "--password", PASSWORD], "That username is already taken."),
+        (
+            _client_args(REDIRECT_URI),
+            "--owner nobody: no user named 'nobody' (create-user makes one)",
+        ),
+        (
+            _client_args(REDIRECT_URI, "http://example.com/cb", owner="ada"),
+            "--redirect-uri http://example.com/cb: Redirect URI must use https (http is "
+            "allowed only on a loopback host).",
+        ),
+        (
+            _client_args("https://example.com/cb#top", owner="ada"),
+            "--redirect-uri 'https://example.com/cb#top': Redirect URI must not contain a "
+            "fragment (RFC 6749 §3.1.2).",
+        ),
+    ):
         assert cli.main(args) == 2
         captured = capsys.readouterr()
-        assert captured.err.startswith("wtp-oauth: ")
-        assert message in captured.err
+        assert captured.err == f"wtp-oauth: {message}\n"
         assert captured.out == ""
+    # The password is never repeated.
+    assert cli.main(["create-user", "--username", "bob", "--email", "b@x.io", "--password", "pw"])
+    assert "pw" not in capsys.readouterr().err.replace("--password", "")
 
 
 async def _refresh_row(app: FastAPI, token: str) -> RefreshToken | None:
@@ -249,7 +264,7 @@ def test_serve_with_no_configuration(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WTP_")}
     log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
+    process = spawn(
         [str(SCRIPT), "serve", "--port", str(port)],
         cwd=tmp_path,
         env=env,
@@ -278,10 +293,5 @@ def test_serve_with_no_configuration(tmp_path: Path) -> None:
         )
         assert created.status_code == 201
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()

@@ -79,19 +79,19 @@ async def test_grant_types_and_logout_uris(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--grant-type", "password"], "grant_types.0: Unknown grant type 'password'"),
-        (["--grant-type", "refresh_token"], "grant_types: refresh_token needs a grant"),
+        (["--grant-type", "password"], "--grant-type password: Unknown grant type 'password'"),
+        (["--grant-type", "refresh_token"], "--grant-type: refresh_token needs a grant"),
         (
             ["--public", "--grant-type", "client_credentials"],
             "Public clients cannot use client_credentials",
         ),
         (
             ["--post-logout-redirect-uri", "http://client.example/bye"],
-            "post_logout_redirect_uris.0: Post-logout redirect URI must use https",
+            "--post-logout-redirect-uri http://client.example/bye: Post-logout redirect URI must use https",
         ),
-        (["--id-token-signed-response-alg", "HS256"], "id_token_signed_response_alg:"),
-        (["--name", "WantsToParty"], "name: This name imitates Wants to Party"),
-        ([], "redirect_uris: Register at least one redirect URI"),
+        (["--id-token-signed-response-alg", "HS256"], "--id-token-signed-response-alg HS256:"),
+        (["--name", "WantsToParty"], "--name WantsToParty: This name imitates Wants to Party"),
+        ([], "Register at least one redirect URI"),
     ],
 )
 async def test_bad_options_exit_2_with_one_line(

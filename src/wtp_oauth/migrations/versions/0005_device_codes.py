@@ -6,7 +6,7 @@ interval and when the device last polled; when it was allowed, denied or redeeme
 (indexed for purge).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01 23:50:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 from wtp_oauth.models.types import UTCDateTime
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
