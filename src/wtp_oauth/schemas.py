@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -31,6 +31,23 @@ AppName = Annotated[
 ]
 RedirectURI = Annotated[str, StringConstraints(min_length=1, max_length=2000), Storable]
 Description = Annotated[str, StringConstraints(max_length=1000), Storable]
+
+
+class ErrorOut(BaseModel):
+    """An error of the JSON API, in FastAPI's shape: what is wrong, in words."""
+
+    detail: str
+
+
+def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the JSON API's errors, each with the ``ErrorOut`` body."""
+    return {code: {"model": ErrorOut, "description": text} for code, text in described.items()}
+
+
+# The answers every JSON body and every session may get (FastAPI's 400 for a body that is not
+# UTF-8 JSON, ``deps.require_json``'s 415, ``deps.require_user``'s 401).
+BAD_BODY = {400: "The body is not UTF-8 JSON", 415: "The body is not application/json"}
+NOT_SIGNED_IN = {401: "No session cookie, or its session has ended"}
 
 
 class _Strict(BaseModel):

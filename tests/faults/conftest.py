@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -169,32 +170,46 @@ def own_postgres() -> Iterator[ThrowawayPostgres]:
         cluster.remove()
 
 
-@pytest.fixture
-def fresh_database(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """``make(kind, migrate=True)``: the URL of a new database of ``kind`` ("sqlite" or
-    "postgres", on the shared cluster), migrated to head unless told not to."""
-    created: list[str] = []
+class Databases:
+    """New databases for one test (or module): ``make(kind)`` and, at the end, ``drop()``."""
 
-    def make(kind: str, *, migrate: bool = True) -> str:
-        number = len(created) + 1
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._made: list[str] = []
+
+    def make(self, kind: str, *, migrate: bool = True) -> str:
+        """The URL of a new database of ``kind`` ("sqlite", or "postgres" on the shared
+        cluster), migrated to head unless told not to."""
+        number = len(self._made) + 1
         if kind == "sqlite":
-            url = f"sqlite+aiosqlite:///{tmp_path / f'faults_{number}.db'}"
-            created.append("")
+            url = f"sqlite+aiosqlite:///{self._folder / f'faults_{number}.db'}"
+            self._made.append("")
         else:
             if not blocking(asyncio.run, _postgres_reachable()):
                 _unavailable(f"PostgreSQL is not reachable at {POSTGRES_SERVER}")
-            name = f"wtp_faults_{RUN_ID}_{number}"
+            name = f"wtp_faults_{RUN_ID}_{secrets.token_hex(3)}"
             blocking(asyncio.run, _admin(f'CREATE DATABASE "{name}"'))
-            created.append(name)
+            self._made.append(name)
             url = f"{POSTGRES_SERVER.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
         if migrate:
             blocking(migrations.upgrade, url)
         return url
 
-    yield make
-    for name in created:
-        if name:
-            blocking(asyncio.run, _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    def drop(self) -> None:
+        for name in self._made:
+            if name:
+                blocking(asyncio.run, _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_database(tmp_path: Path) -> Iterator[Callable[..., str]]:
+    """``make(kind, migrate=True)``: the URL of a new database of ``kind`` ("sqlite" or
+    "postgres", on the shared cluster), migrated to head unless told not to."""
+    databases = Databases(tmp_path)
+    try:
+        yield databases.make
+    finally:
+        databases.drop()
 
 
 class Node(LiveServer):

@@ -19,7 +19,15 @@ from wtp_oauth.deps import (
     bearer_token,
 )
 from wtp_oauth.hot_paths import Endpoint
-from wtp_oauth.schemas import AuthorizedApplication, Profile, ProfileUpdate, PublicProfile
+from wtp_oauth.schemas import (
+    BAD_BODY,
+    NOT_SIGNED_IN,
+    AuthorizedApplication,
+    Profile,
+    ProfileUpdate,
+    PublicProfile,
+    error_responses,
+)
 from wtp_oauth.services.users import profile_for
 
 router = APIRouter(tags=["users"])
@@ -55,7 +63,7 @@ async def get_me(request: Request) -> Response:
     "/api/users/@me",
     operation_id="updateCurrentUser",
     response_model_exclude_none=True,
-    responses=_BEARER_ERRORS,
+    responses={**_BEARER_ERRORS, **error_responses(BAD_BODY)},
     openapi_extra=_WRITE,
     dependencies=[JsonBody],
     summary="Change the display name (user.write)",
@@ -67,6 +75,7 @@ async def update_me(body: ProfileUpdate, token: WriteToken, users: UsersDep) -> 
 @router.get(
     "/api/users/@me/authorizations",
     operation_id="listMyAuthorizations",
+    responses=error_responses(NOT_SIGNED_IN),
     openapi_extra=_SESSION,
     summary="Applications the signed-in user has authorized",
 )
@@ -78,6 +87,7 @@ async def list_authorizations(user: CurrentUserDep, users: UsersDep) -> list[Aut
     "/api/users/@me/authorizations/{client_id}",
     operation_id="revokeMyAuthorization",
     status_code=204,
+    responses=error_responses({**NOT_SIGNED_IN, 404: "This application is not authorized"}),
     openapi_extra=_SESSION,
     summary="Forget the consent and revoke the application's tokens",
 )
@@ -92,7 +102,7 @@ HOT_ENDPOINTS: dict[tuple[str, str], Endpoint] = {("GET", "/api/users/@me"): get
 @router.get(
     "/api/users/{user_id}",
     operation_id="getUser",
-    responses=_BEARER_ERRORS,
+    responses={**_BEARER_ERRORS, **error_responses({404: "No user has this id"})},
     openapi_extra=_READ,
     summary="A user's public profile (user.read)",
 )
