@@ -37,6 +37,8 @@ from tests.helpers import PASSWORD, hidden, query_of
 pytestmark = pytest.mark.faults
 
 EXAMPLES = 20
+# Each valid example of these hashes or verifies a password (argon2, ~0.15 s of a CPU).
+FEWER = {"createUser": 10, "createSession": 10}
 OPENAPI = json.loads((Path(__file__).parents[2] / "openapi.json").read_text())
 CHECKS = [
     not_a_server_error,
@@ -48,20 +50,28 @@ CHECKS = [
 REDIRECT_URI = "https://client.example/callback"
 ALL_SCOPES = "user.read user.email user.write"
 
-# Findings in the OAuth core, which this work does not change (see the report).
-KNOWN = {
-    "revokeToken": "routers/token.py documents application/json for revocation's 200, "
-    "which has an empty body and no Content-Type",
-}
+# A finding in the OAuth core, which this work does not change (see the report): the fuzzing
+# below lets exactly this answer through, and ``test_revocation_answer_is_documented``, a
+# known failure, makes it certain.
+REVOCATION_FINDING = (
+    "routers/token.py documents application/json for revocation's 200, which has an empty "
+    "body and no Content-Type"
+)
+
+
+def _is_revocation_finding(operation_id: str, response: Any) -> bool:
+    return (
+        operation_id == "revokeToken"
+        and response.status_code == 200
+        and not response.content
+        and "content-type" not in {name.lower() for name in response.headers}
+    )
 
 
 def _operations() -> Iterator[Any]:
     for path, methods in OPENAPI["paths"].items():
         for method, operation in methods.items():
-            marks = []
-            if operation["operationId"] in KNOWN:
-                marks.append(pytest.mark.xfail(strict=True, reason=KNOWN[operation["operationId"]]))
-            yield pytest.param(method.upper(), path, id=operation["operationId"], marks=marks)
+            yield pytest.param(method.upper(), path, id=operation["operationId"])
 
 
 @dataclass
@@ -149,14 +159,15 @@ def test_every_answer_is_documented(method: str, path: str, target: Target) -> N
     operation = schema[path][method]
     security = json.dumps(OPENAPI["paths"][path][method.lower()].get("security", []))
     # Signing out would end the session the other operations' cases use.
-    may_sign = operation.definition.raw["operationId"] != "deleteSession"
+    operation_id = operation.definition.raw["operationId"]
+    may_sign = operation_id != "deleteSession"
     cases = st.one_of(
         operation.as_strategy(GenerationMode.POSITIVE),
         operation.as_strategy(GenerationMode.NEGATIVE),
     )
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=FEWER.get(operation_id, EXAMPLES),
         deadline=None,
         database=None,
         derandomize=True,
@@ -167,6 +178,20 @@ def test_every_answer_is_documented(method: str, path: str, target: Target) -> N
     def run(case: schemathesis.Case, signed: bool) -> None:
         headers = _sign(case, security, target.credentials) if signed and may_sign else {}
         response = case.call(base_url=target.url, headers=headers, timeout=30)
-        case.validate_response(response, checks=CHECKS)
+        if not _is_revocation_finding(operation_id, response):
+            case.validate_response(response, checks=CHECKS)
 
     run()
+
+
+@pytest.mark.xfail(strict=True, reason=REVOCATION_FINDING)
+def test_revocation_answer_is_documented(target: Target) -> None:
+    operation = schemathesis.openapi.from_dict(OPENAPI)["/api/oauth/revoke"]["POST"]
+    case = operation.Case(
+        body={"token": "wtpa_unknown"},
+        media_type="application/x-www-form-urlencoded",
+        headers={"Authorization": target.credentials.basic},
+    )
+    response = case.call(base_url=target.url, timeout=30)
+    assert response.status_code == 200
+    case.validate_response(response, checks=CHECKS)
