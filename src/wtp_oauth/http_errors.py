@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wtp_oauth.errors import (
@@ -177,15 +177,64 @@ async def _conflict(_request: Request, _exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "That conflicts with existing data."}, status_code=409)
 
 
+_UNAVAILABLE = "The service is temporarily unavailable."
+
+
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After``; at the OAuth endpoints in RFC 6749's shape, with the code
+    §4.1.2.1 defines for a server that cannot handle the request now."""
     log.error(
         "database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__
     )
-    return JSONResponse(
-        {"detail": "The service is temporarily unavailable."},
-        status_code=503,
-        headers={"Retry-After": "5", **NO_STORE},
-    )
+    body: dict[str, str] = {"detail": _UNAVAILABLE}
+    if is_oauth_endpoint(_route_path(request)):
+        body = {"error": "temporarily_unavailable", "error_description": _UNAVAILABLE}
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5", **NO_STORE})
+
+
+# What a refused or lost database connection raises: SQLAlchemy's errors on the cold paths,
+# asyncpg's on the token store, the socket's own.
+_UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    ServiceUnavailable,
+    OperationalError,
+    InterfaceError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    # 57P01-57P03: the session was terminated, the server is shutting down or starting up.
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+)
+
+
+def _database_lost(exc: DBAPIError) -> bool:
+    """Whether ``exc`` comes of a lost connection. SQLAlchemy wraps most of asyncpg's errors,
+    "connection was closed in the middle of operation" among them, in a plain ``DBAPIError``,
+    and the rollback after one can fail in turn: its cause, or what it interrupted, tells."""
+    if exc.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc.__cause__, exc.__context__]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, _UNAVAILABLE_ERRORS):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        pending += [error.__cause__, error.__context__]
+    return False
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any other database error: 503 if the connection was lost, else a bug (500, below)."""
+    assert isinstance(exc, DBAPIError)
+    if _database_lost(exc):
+        return await _unavailable(request, exc)
+    raise exc
 
 
 async def _validation(request: Request, exc: Exception) -> Response:
@@ -243,14 +292,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrityError, _conflict)
-    for unavailable in (
-        ServiceUnavailable,
-        OperationalError,
-        InterfaceError,
-        OSError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.InterfaceError,
-        asyncpg.CannotConnectNowError,
-    ):
+    for unavailable in _UNAVAILABLE_ERRORS:
         app.add_exception_handler(unavailable, _unavailable)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -82,6 +82,18 @@ GrantTypes = Annotated[
     ),
 ]
 IdTokenAlg = Literal["ES256", "RS256"]
+
+
+def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the JSON API's errors; the published schema gives each the
+    ``ErrorDetail`` body (``openapi_schema.polish``)."""
+    return {code: {"description": text} for code, text in described.items()}
+
+
+# The answers every JSON body and every session may get (FastAPI's 400 for a body that is not
+# UTF-8 JSON, ``deps.require_json``'s 415, ``deps.require_user``'s 401).
+BAD_BODY = {400: "The body is not UTF-8 JSON", 415: "The body is not application/json"}
+NOT_SIGNED_IN = {401: "No session cookie, or its session has ended"}
 
 
 class _Strict(BaseModel):

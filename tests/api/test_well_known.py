@@ -94,14 +94,16 @@ async def test_without_a_database_readyz_is_503_and_healthz_is_200(
 
 
 async def test_without_a_database_requests_get_503_json(no_database: httpx.AsyncClient) -> None:
-    for r in (
-        await no_database.post("/api/session", json={"username": "ada", "password": "12345678"}),
-        await no_database.post(
-            "/api/oauth/token",
-            data={"grant_type": "authorization_code", "code": "x", "client_id": "c"},
-        ),
-    ):
+    api = await no_database.post("/api/session", json={"username": "ada", "password": "12345678"})
+    token = await no_database.post(
+        "/api/oauth/token",
+        data={"grant_type": "authorization_code", "code": "x", "client_id": "c"},
+    )
+    for r in (api, token):
         assert r.status_code == 503, r.text
         assert r.headers["retry-after"]
-        assert r.json()["detail"]
         assert "Traceback" not in r.text
+    assert api.json()["detail"]
+    # The OAuth endpoints answer in RFC 6749's shape (§4.1.2.1's code for "not now").
+    assert token.json()["error"] == "temporarily_unavailable"
+    assert token.headers["cache-control"] == "no-store"

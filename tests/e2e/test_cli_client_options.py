@@ -87,7 +87,8 @@ async def test_grant_types_and_logout_uris(
         ),
         (
             ["--post-logout-redirect-uri", "http://client.example/bye"],
-            "--post-logout-redirect-uri http://client.example/bye: Post-logout redirect URI must use https",
+            "--post-logout-redirect-uri http://client.example/bye: "
+            "Post-logout redirect URI must use https",
         ),
         (["--id-token-signed-response-alg", "HS256"], "--id-token-signed-response-alg HS256:"),
         (["--name", "WantsToParty"], "--name WantsToParty: This name imitates Wants to Party"),

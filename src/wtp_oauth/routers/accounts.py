@@ -10,7 +10,14 @@ from pydantic import ValidationError
 
 from wtp_oauth.deps import SESSION_COOKIE, AccountsDep, JsonBody, SignedInDep, StateDep
 from wtp_oauth.errors import Conflict, InvalidCredentials, TooManyAttempts
-from wtp_oauth.schemas import PASSWORD_TOO_LONG, PublicProfile, SessionCreate, UserCreate
+from wtp_oauth.schemas import (
+    BAD_BODY,
+    PASSWORD_TOO_LONG,
+    PublicProfile,
+    SessionCreate,
+    UserCreate,
+    error_responses,
+)
 from wtp_oauth.security.redirect_uris import safe_next_path
 from wtp_oauth.state import AppState
 from wtp_oauth.web import (
@@ -36,7 +43,7 @@ FormStr = Annotated[str, Form()]
     operation_id="createUser",
     status_code=201,
     dependencies=[JsonBody],
-    responses={409: {"description": "Username or email already taken"}},
+    responses=error_responses({**BAD_BODY, 409: "Username or email already taken"}),
     summary="Create an account",
 )
 async def create_user(body: UserCreate, accounts: AccountsDep) -> PublicProfile:
@@ -49,10 +56,9 @@ async def create_user(body: UserCreate, accounts: AccountsDep) -> PublicProfile:
     operation_id="createSession",
     status_code=204,
     dependencies=[JsonBody],
-    responses={
-        401: {"description": "Wrong username or password"},
-        429: {"description": "Throttled"},
-    },
+    responses=error_responses(
+        {**BAD_BODY, 401: "Wrong username or password", 429: "Throttled (Retry-After)"}
+    ),
     summary="Sign in; sets the session cookie",
 )
 async def create_session(

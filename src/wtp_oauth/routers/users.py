@@ -20,7 +20,15 @@ from wtp_oauth.deps import (
 )
 from wtp_oauth.hot_paths import HOT_ROUTES
 from wtp_oauth.oauth.endpoints.bearer import user_of
-from wtp_oauth.schemas import AuthorizedApplication, Profile, ProfileUpdate, PublicProfile
+from wtp_oauth.schemas import (
+    BAD_BODY,
+    NOT_SIGNED_IN,
+    AuthorizedApplication,
+    Profile,
+    ProfileUpdate,
+    PublicProfile,
+    error_responses,
+)
 from wtp_oauth.services.users import profile_for
 
 router = APIRouter(tags=["users"])
@@ -29,9 +37,6 @@ router = APIRouter(tags=["users"])
 _BEARER_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "Missing, invalid, expired or revoked access token"},
     403: {"description": "The token lacks the required scope"},
-}
-_SESSION_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not signed in: no session cookie, or an expired one"},
 }
 _READ: dict[str, Any] = {"security": [{"accessToken": ["user.read"]}]}
 _WRITE: dict[str, Any] = {"security": [{"accessToken": ["user.write"]}]}
@@ -62,7 +67,7 @@ async def get_me(request: Request) -> Response:
     "/api/users/@me",
     operation_id="updateCurrentUser",
     response_model_exclude_none=True,
-    responses=_BEARER_ERRORS,
+    responses={**_BEARER_ERRORS, **error_responses(BAD_BODY)},
     openapi_extra=_WRITE,
     dependencies=[JsonBody],
     summary="Change the display name (user.write)",
@@ -74,7 +79,7 @@ async def update_me(body: ProfileUpdate, token: WriteToken, users: UsersDep) -> 
 @router.get(
     "/api/users/@me/authorizations",
     operation_id="listMyAuthorizations",
-    responses=_SESSION_ERRORS,
+    responses=error_responses(NOT_SIGNED_IN),
     openapi_extra=_SESSION,
     summary="Applications the signed-in user has authorized",
 )
@@ -86,7 +91,7 @@ async def list_authorizations(user: CurrentUserDep, users: UsersDep) -> list[Aut
     "/api/users/@me/authorizations/{client_id}",
     operation_id="revokeMyAuthorization",
     status_code=204,
-    responses={**_SESSION_ERRORS, 404: {"description": "This application is not authorized"}},
+    responses=error_responses({**NOT_SIGNED_IN, 404: "This application is not authorized"}),
     openapi_extra=_SESSION,
     summary="Forget the consent and revoke the application's tokens",
 )
@@ -98,7 +103,7 @@ async def revoke_authorization(client_id: str, user: CurrentUserDep, users: User
 @router.get(
     "/api/users/{user_id}",
     operation_id="getUser",
-    responses={**_BEARER_ERRORS, 404: {"description": "No such user"}},
+    responses={**_BEARER_ERRORS, **error_responses({404: "No user has this id"})},
     openapi_extra=_READ,
     summary="A user's public profile (user.read)",
 )

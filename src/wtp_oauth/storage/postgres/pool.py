@@ -19,6 +19,8 @@ from typing import Any
 
 import asyncpg
 
+from wtp_oauth.errors import ServiceUnavailable
+
 
 class ConnectionPool:
     """``size`` connections, handed out first come, first served.
@@ -94,6 +96,16 @@ class ConnectionPool:
                 return
         self._idle.append(conn)
 
+    def _failed(self, conn: asyncpg.Connection, error: BaseException) -> None:
+        """Return ``conn`` after a use that raised ``error``. Within a moment of the server
+        ending an idle session, asyncpg refuses the next statement with an internal error
+        ("another operation is in progress") and only then marks the connection closed: that
+        is a lost connection (503), raised here in its place."""
+        ended = isinstance(error, asyncpg.InternalClientError) and conn.is_closed()
+        self._put_back(conn, error)
+        if ended:
+            raise ServiceUnavailable("the database ended the connection") from error
+
     def _put_back(self, conn: asyncpg.Connection, error: BaseException | None) -> None:
         """Return ``conn`` after a use that ended with ``error`` (None: it went well)."""
         if error is None or isinstance(error, asyncpg.PostgresError):
@@ -111,7 +123,7 @@ class ConnectionPool:
         try:
             yield conn
         except BaseException as exc:
-            self._put_back(conn, exc)
+            self._failed(conn, exc)
             raise
         self._put_back(conn, None)
 
@@ -123,7 +135,7 @@ class ConnectionPool:
         try:
             row: asyncpg.Record | None = await conn.fetchrow(query, *args)
         except BaseException as exc:
-            self._put_back(conn, exc)
+            self._failed(conn, exc)
             raise
         self._put_back(conn, None)
         return row
@@ -133,7 +145,7 @@ class ConnectionPool:
         try:
             result: str = await conn.execute(query, *args)
         except BaseException as exc:
-            self._put_back(conn, exc)
+            self._failed(conn, exc)
             raise
         self._put_back(conn, None)
         return result
