@@ -20,7 +20,9 @@ from wtp_oauth.db import create_engine, create_session_factory
 from wtp_oauth.hot_paths import HOT_ROUTES, HotPaths
 from wtp_oauth.middleware import BodyLimit, SecurityHeaders
 from wtp_oauth.oauth.context import OAuthContext, Storage
+from wtp_oauth.oauth.keys import KeyRing, kept_loaded
 from wtp_oauth.repositories.server import load_secret_key
+from wtp_oauth.repositories.signing_keys import SigningKeyRepository
 from wtp_oauth.routers import accounts, authorize, clients, portal, token, users, well_known
 from wtp_oauth.state import AppState
 from wtp_oauth.storage.postgres.store import PostgresStore
@@ -91,20 +93,25 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         session_factory = create_session_factory(engine)
         store = await _storage(settings, engine)
         try:
+            secret_key = settings.secret_key or await load_secret_key(session_factory)
+            key_storage = SigningKeyRepository(session_factory)
+            ring = KeyRing(secret_key, settings.id_token_ttl)
+            await ring.start(key_storage, secret_key, clock())
             app.state.wtp = AppState(
                 settings=settings,
                 engine=engine,
                 session_factory=session_factory,
-                oauth=OAuthContext(store=store, settings=settings, clock=clock),
-                secret_key=settings.secret_key or await load_secret_key(session_factory),
+                oauth=OAuthContext(store=store, settings=settings, clock=clock, keys=ring),
+                secret_key=secret_key,
                 templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
                 clock=clock,
             )
-            # Everything built so far lives as long as the application: keep it out of the
-            # garbage collector's full collections, which would otherwise walk it every time
-            # and pause every request in flight (docs/performance.md).
-            gc.freeze()
-            yield
+            async with kept_loaded(ring, key_storage):
+                # Everything built so far lives as long as the application: keep it out of the
+                # garbage collector's full collections, which would otherwise walk it every
+                # time and pause every request in flight (docs/performance.md).
+                gc.freeze()
+                yield
         finally:
             gc.unfreeze()
             await store.close()

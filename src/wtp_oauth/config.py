@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     code_ttl: int = Field(default=300, gt=0)
     access_token_ttl: int = Field(default=3600, gt=0)
     refresh_token_ttl: int = Field(default=2_592_000, gt=0)
+    # OpenID Connect ID tokens (SPEC §12); a retired signing key stays published this long.
+    id_token_ttl: int = Field(default=3600, gt=0)
     session_ttl: int = Field(default=1_209_600, gt=0)
     login_failure_limit: int = Field(default=10, gt=0)
     # Largest request body accepted anywhere, in bytes.

@@ -10,6 +10,7 @@ from wtp_oauth.models.grants import (
     RefreshToken,
     SubjectType,
 )
+from wtp_oauth.models.keys import SigningKey
 from wtp_oauth.models.server import AuthFailure, ServerSecret
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Consent",
     "RefreshToken",
     "ServerSecret",
+    "SigningKey",
     "SubjectType",
     "User",
 ]

@@ -11,6 +11,7 @@ from wtp_oauth.oauth.clients import ClientStorage
 from wtp_oauth.oauth.endpoints.storage import TokenStorage
 from wtp_oauth.oauth.grants.authorization_code.storage import AuthorizeStorage, CodeStorage
 from wtp_oauth.oauth.grants.refresh_token.storage import RefreshTokenStorage
+from wtp_oauth.oauth.keys import KeyRing
 
 
 class Storage(
@@ -30,3 +31,5 @@ class OAuthContext:
     store: Storage
     settings: Settings
     clock: Clock
+    # The ID tokens' signing keys (``oauth/keys.py``), kept loaded by the application.
+    keys: KeyRing
