@@ -32,11 +32,21 @@ from wtp_oauth.errors import (
     InvalidScope,
     LoginRequired,
     OAuthError,
+    RequestNotSupported,
+    RequestUriNotSupported,
     UnsupportedResponseType,
 )
+from wtp_oauth.oauth.extensions.oidc import checked_max_age, checked_nonce, hinted_subject
 from wtp_oauth.oauth.grants.authorization_code.rules import consent_may_be_skipped
 from wtp_oauth.oauth.grants.authorization_code.storage import AuthorizeSession, PreparedCode
-from wtp_oauth.oauth.records import AuthorizeContext, ClientApplication, NewCode, PendingRequest
+from wtp_oauth.oauth.keys import KeyRing
+from wtp_oauth.oauth.records import (
+    AuthorizeContext,
+    ClientApplication,
+    NewCode,
+    PendingRequest,
+    SignedInSession,
+)
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security import pkce
 from wtp_oauth.security.redirect_uris import MAX_LENGTH, matches_registered
@@ -48,6 +58,11 @@ PROMPTS = frozenset({"none", "login", "consent"})
 # Parameters that may appear more than once (SPEC §5 lets scopes repeat).
 _REPEATABLE = frozenset({"scope", "scopes"})
 _MAX_STATE = 2000
+_MAX_LOGIN_HINT = 320
+# Dropped from the request that /login sends the browser back to: the sign-in just happened,
+# so asking for it again (prompt=login, max_age) would loop, and the user who signed in is
+# the one to authorize, whoever an id_token_hint named.
+_SATISFIED_BY_SIGNING_IN = frozenset({"prompt", "max_age", "id_token_hint"})
 
 
 class InvalidAuthorizationRequest(Exception):
@@ -66,6 +81,22 @@ class ValidRequest:
     state: str | None
     code_challenge: str | None
     prompt: frozenset[str]
+    # OpenID Connect Core §3.1.2.1: echoed in the ID token; the longest a sign-in may be ago;
+    # who is expected to sign in; the user an id_token_hint names (its ``sub``).
+    nonce: str | None = None
+    max_age: int | None = None
+    login_hint: str | None = None
+    hinted_subject: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIDParameters:
+    """OpenID Connect Core §3.1.2.1's parameters of an authorization request, checked."""
+
+    nonce: str | None
+    max_age: int | None
+    login_hint: str | None
+    id_token_hint: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +109,11 @@ class Redirect:
 
 @dataclass(frozen=True, slots=True)
 class NeedsLogin:
-    """Send the browser through ``/login`` and back to ``next_path``."""
+    """Send the browser through ``/login`` (its form filled in with ``login_hint``) and back
+    to ``next_path``."""
 
     next_path: str
+    login_hint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +161,13 @@ def issue_code(
     now: datetime,
     request: ValidRequest,
     user_id: str,
+    *,
+    auth_time: datetime | None = None,
+    sid: str | None = None,
 ) -> tuple[NewCode, Redirect]:
     """A new code for ``request`` (RFC 6749 §4.1.2): the row to store, and the redirect that
-    carries the code, ``state`` and ``iss`` back to the client."""
+    carries the code, ``state`` and ``iss`` back to the client. ``auth_time`` and ``sid`` are
+    the browser session's, for the ID token (OpenID Connect Core §2)."""
     code = new_secret()
     record = NewCode(
         code_digest=digest(code),
@@ -142,6 +179,9 @@ def issue_code(
         family_id=new_id(),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.code_ttl),
+        nonce=request.nonce,
+        auth_time=auth_time,
+        sid=sid,
     )
     return record, _code_redirect(settings, request, code, record.code_digest)
 
@@ -166,20 +206,24 @@ class _Prospect:
             self.record.redirect_uri == request.redirect_uri
             and self.record.scope == format_scope(request.scopes)
             and self.record.code_challenge == request.code_challenge
+            and self.record.nonce == request.nonce
         )
 
-    def as_code(self, client_id: str, user_id: str) -> NewCode:
+    def as_code(self, client_id: str, session: SignedInSession) -> NewCode:
         record = self.record
         return NewCode(
             code_digest=record.code_digest,
             client_id=client_id,
-            user_id=user_id,
+            user_id=session.user.id,
             redirect_uri=record.redirect_uri,
             scope=record.scope,
             code_challenge=record.code_challenge,
             family_id=record.family_id,
             created_at=record.created_at,
             expires_at=record.expires_at,
+            nonce=record.nonce,
+            auth_time=session.auth_time,
+            sid=session.sid,
         )
 
 
@@ -189,12 +233,20 @@ _GONE = "This application or your session no longer exists. Start again from the
 
 
 class Authorization:
-    """``GET /oauth/authorize`` on the token store (RFC 6749 §4.1.1)."""
+    """``GET /oauth/authorize`` on the token store (RFC 6749 §4.1.1, OpenID Connect Core
+    §3.1.2). ``keys`` verify an ``id_token_hint`` (without them, none is accepted)."""
 
-    def __init__(self, store: AuthorizeSession, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: AuthorizeSession,
+        settings: Settings,
+        clock: Clock,
+        keys: KeyRing | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._keys = keys
 
     async def authorize(
         self, session_token: str | None, params: list[tuple[str, str]] | None
@@ -244,6 +296,7 @@ class Authorization:
             return None
         try:
             scopes, challenge, prompt = self._checked(params, public=False)
+            nonce = self._openid(params).nonce
         except OAuthError:
             return None
         if prompt & {"login", "consent"}:
@@ -257,6 +310,7 @@ class Authorization:
             family_id=new_id(),
             created_at=now,
             expires_at=now + timedelta(seconds=self._settings.code_ttl),
+            nonce=nonce,
         )
         return _Prospect(code, record)
 
@@ -312,8 +366,34 @@ class Authorization:
             raise InvalidRequest("Public clients must use PKCE (code_challenge with S256).")
         prompt = frozenset((_single(params, "prompt") or "").split())
         if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
-            raise InvalidRequest("prompt must be none, login or consent.")
+            raise InvalidRequest("prompt must be none, login, consent, or login consent.")
         return scopes, challenge or None, prompt
+
+    def _openid(self, params: list[tuple[str, str]]) -> OpenIDParameters:
+        """OpenID Connect Core §3.1.2.1's parameters, or an ``OAuthError`` to redirect.
+
+        ``display``, ``ui_locales``, ``claims_locales``, ``acr_values`` and unknown parameters
+        are ignored; request objects are not supported (§6.1, §6.2), and responses go in the
+        query only.
+        """
+        if _single(params, "request") is not None:
+            raise RequestNotSupported("Request objects ('request') are not supported.")
+        if _single(params, "request_uri") is not None:
+            raise RequestUriNotSupported("Request objects by reference are not supported.")
+        response_mode = _single(params, "response_mode")
+        if response_mode is not None and response_mode != "query":
+            raise InvalidRequest("response_mode must be query.")
+        login_hint = _single(params, "login_hint")
+        if login_hint is not None and (
+            len(login_hint) > _MAX_LOGIN_HINT or has_control(login_hint)
+        ):
+            login_hint = None  # only a hint: one that cannot be a username is dropped
+        return OpenIDParameters(
+            nonce=checked_nonce(_single(params, "nonce")),
+            max_age=checked_max_age(_single(params, "max_age")),
+            login_hint=login_hint or None,
+            id_token_hint=_single(params, "id_token_hint") or None,
+        )
 
     def validate(
         self, params: list[tuple[str, str]], application: ClientApplication | None
@@ -332,9 +412,26 @@ class Authorization:
             )
         try:
             scopes, challenge, prompt = self._checked(params, public=application.is_public)
+            openid = self._openid(params)
+            subject = None
+            if openid.id_token_hint is not None:
+                subject = hinted_subject(
+                    self._keys, openid.id_token_hint, self._settings.issuer, self._clock()
+                )
         except OAuthError as error:
             return error_redirect(self._settings, error, redirect_uri, state)
-        return ValidRequest(application, redirect_uri, scopes, state, challenge, prompt)
+        return ValidRequest(
+            application,
+            redirect_uri,
+            scopes,
+            state,
+            challenge,
+            prompt,
+            nonce=openid.nonce,
+            max_age=openid.max_age,
+            login_hint=openid.login_hint,
+            hinted_subject=subject,
+        )
 
     async def decide(
         self,
@@ -349,20 +446,19 @@ class Authorization:
         to issue, so that a store that kept it has nothing more to write.
         """
         signed_in = context.session
-        if signed_in is None or "login" in request.prompt:
+        why = self._sign_in_needed(request, signed_in)
+        if why is not None:
             if "none" in request.prompt:
                 return error_redirect(
-                    self._settings,
-                    LoginRequired("The user is not signed in."),
-                    request.redirect_uri,
-                    request.state,
+                    self._settings, LoginRequired(why), request.redirect_uri, request.state
                 )
-            # After signing in, come back without prompt=login so the loop ends.
-            again = [(k, v) for k, v in params if k != "prompt"]
+            # After signing in, come back without what signing in satisfied, so the loop ends.
+            again = [(k, v) for k, v in params if k not in _SATISFIED_BY_SIGNING_IN]
             rest = " ".join(sorted(request.prompt - {"login"}))
             if rest:
                 again.append(("prompt", rest))
-            return NeedsLogin("/oauth/authorize?" + urlencode(again))
+            return NeedsLogin("/oauth/authorize?" + urlencode(again), request.login_hint)
+        assert signed_in is not None
         consent = context.consent_scope
         remembered = (
             consent is not None
@@ -371,13 +467,18 @@ class Authorization:
         )
         if remembered and "consent" not in request.prompt:
             if prospect is not None and prospect.is_for(request):
-                code = prospect.as_code(request.application.client_id, signed_in.user.id)
+                code = prospect.as_code(request.application.client_id, signed_in)
                 redirect = _code_redirect(
                     self._settings, request, prospect.code, prospect.record.code_digest
                 )
             else:
                 code, redirect = issue_code(
-                    self._settings, self._clock(), request, signed_in.user.id
+                    self._settings,
+                    self._clock(),
+                    request,
+                    signed_in.user.id,
+                    auth_time=signed_in.auth_time,
+                    sid=signed_in.sid,
                 )
             if not await self._store.add_code(code):
                 raise InvalidAuthorizationRequest(_GONE)
@@ -401,7 +502,27 @@ class Authorization:
             code_challenge=request.code_challenge,
             created_at=now,
             expires_at=now + PENDING_REQUEST_TTL,
+            nonce=request.nonce,
         )
         if not await self._store.add_pending_request(pending):
             raise InvalidAuthorizationRequest(_GONE)
         return NeedsConsent(request_id=request_id, request=request)
+
+    def _sign_in_needed(
+        self, request: ValidRequest, signed_in: SignedInSession | None
+    ) -> str | None:
+        """Why the user must sign in (again) before a code is issued, or None (SPEC §5, §12;
+        OpenID Connect Core §3.1.2.1): nobody is signed in, ``prompt=login``, the sign-in is
+        older than ``max_age`` seconds, or an ``id_token_hint`` names another user."""
+        if signed_in is None:
+            return "The user is not signed in."
+        if "login" in request.prompt:
+            return "The user must sign in again."
+        if request.max_age is not None:
+            auth_time = signed_in.auth_time
+            age = None if auth_time is None else (self._clock() - auth_time).total_seconds()
+            if age is None or age > request.max_age:
+                return "The user signed in longer ago than max_age allows."
+        if request.hinted_subject is not None and request.hinted_subject != signed_in.user.id:
+            return "The signed-in user is not the one id_token_hint names."
+        return None
