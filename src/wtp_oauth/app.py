@@ -23,7 +23,16 @@ from wtp_oauth.oauth.context import OAuthContext, Storage
 from wtp_oauth.oauth.keys import KeyRing, kept_loaded
 from wtp_oauth.repositories.server import load_secret_key
 from wtp_oauth.repositories.signing_keys import SigningKeyRepository
-from wtp_oauth.routers import accounts, authorize, clients, portal, token, users, well_known
+from wtp_oauth.routers import (
+    accounts,
+    authorize,
+    clients,
+    oidc,
+    portal,
+    token,
+    users,
+    well_known,
+)
 from wtp_oauth.state import AppState
 from wtp_oauth.storage.postgres.store import PostgresStore
 from wtp_oauth.storage.sqlite.store import SQLiteStore
@@ -96,7 +105,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
             secret_key = settings.secret_key or await load_secret_key(session_factory)
             key_storage = SigningKeyRepository(session_factory)
             ring = KeyRing(secret_key, settings.id_token_ttl)
-            await ring.start(key_storage, secret_key, clock())
             app.state.wtp = AppState(
                 settings=settings,
                 engine=engine,
@@ -106,7 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
                 templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
                 clock=clock,
             )
-            async with kept_loaded(ring, key_storage):
+            async with kept_loaded(ring, key_storage, secret_key, clock):
                 # Everything built so far lives as long as the application: keep it out of the
                 # garbage collector's full collections, which would otherwise walk it every
                 # time and pause every request in flight (docs/performance.md).
@@ -132,7 +140,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
     )
     http_errors.install(app)
     # FastAPI tries routers in this order: the hot paths (token, user API) first.
-    for module in (token, users, accounts, clients, authorize, well_known, portal):
+    for module in (token, users, accounts, clients, authorize, oidc, well_known, portal):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
     # Innermost first: the hot paths are served inside the security headers and body limit.

@@ -41,6 +41,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
+from wtp_oauth.clock import Clock
+from wtp_oauth.errors import ServiceUnavailable
+
 log = logging.getLogger("wtp_oauth.keys")
 
 #: The JWS algorithms ID tokens are signed with; the first is the default (SPEC §11, §12).
@@ -192,7 +195,8 @@ class KeyRing:
         """A JWS (compact JWT, RFC 7519) of ``claims`` with the current ``alg`` key."""
         current = self._current(alg, now)
         if current is None or current.private is None:
-            raise RuntimeError(f"no {alg} signing key is loaded")
+            # Not loaded yet: the database was out of reach when this node started.
+            raise ServiceUnavailable(f"no {alg} signing key is loaded")
         header = {"alg": alg, "kid": current.stored.kid, "typ": "JWT"}
         return jwt.encode(header, dict(claims), current.private, algorithms=[alg])
 
@@ -238,12 +242,18 @@ class KeyRing:
             await storage.rotate([new_key(alg, secret_key, now, now) for alg in ALGORITHMS])
             self.load(await storage.all_keys(), strict=True)
 
-    async def keep_loaded(self, storage: KeyStorage) -> None:
-        """Reload every :data:`RELOAD_INTERVAL` seconds until cancelled."""
+    async def keep_loaded(self, storage: KeyStorage, secret_key: str, clock: Clock) -> None:
+        """Reload every :data:`RELOAD_INTERVAL` seconds until cancelled (and start, if the
+        database was out of reach at first)."""
         while True:
             await asyncio.sleep(RELOAD_INTERVAL)
             try:
-                await self.reload(storage)
+                if self.has_current(clock()):
+                    await self.reload(storage)
+                else:
+                    await self.start(storage, secret_key, clock())
+            except KeyDecryptionError:
+                log.error("the signing keys do not open under WTP_SECRET_KEY", exc_info=True)
             except Exception:  # a database hiccup: keep the keys we have, try again
                 log.warning("could not reload the signing keys", exc_info=True)
 
@@ -261,9 +271,21 @@ async def rotate(
 
 
 @contextlib.asynccontextmanager
-async def kept_loaded(ring: KeyRing, storage: KeyStorage) -> AsyncIterator[KeyRing]:
-    """Reload ``ring`` in the background for as long as the block runs."""
-    task = asyncio.create_task(ring.keep_loaded(storage))
+async def kept_loaded(
+    ring: KeyRing, storage: KeyStorage, secret_key: str, clock: Clock
+) -> AsyncIterator[KeyRing]:
+    """Start ``ring`` and reload it in the background for as long as the block runs.
+
+    A database out of reach does not stop the server from starting (it answers 503 until
+    the database is back, SPEC §9); keys that do not open under the secret key do.
+    """
+    try:
+        await ring.start(storage, secret_key, clock())
+    except KeyDecryptionError:
+        raise
+    except Exception:
+        log.warning("could not load the signing keys; retrying in the background", exc_info=True)
+    task = asyncio.create_task(ring.keep_loaded(storage, secret_key, clock))
     try:
         yield ring
     finally:
