@@ -115,3 +115,25 @@ async def code_flow(
     )
     assert r.status_code == 200, r.text
     return dict(r.json())
+
+
+def set_application_columns(database_url: str, client_id: str, **columns: Any) -> None:
+    """:func:`update_application` for a database a live server uses (from a sync test)."""
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def run() -> None:
+        engine = create_async_engine(database_url)
+        values = {k: json.dumps(v) if isinstance(v, list) else v for k, v in columns.items()}
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    text(f"UPDATE applications SET {assignments} WHERE client_id = :client_id"),
+                    {**values, "client_id": client_id},
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
