@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy import delete, or_
@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from wtp_oauth.clock import utcnow
 from wtp_oauth.config import Settings
-from wtp_oauth.db import create_engine, create_session_factory
+from wtp_oauth.db import SessionFactory, create_engine, create_session_factory
 from wtp_oauth.errors import DomainError
 from wtp_oauth.models import (
     AccessToken,
@@ -20,6 +20,9 @@ from wtp_oauth.models import (
     BrowserSession,
     RefreshToken,
 )
+from wtp_oauth.oauth import keys
+from wtp_oauth.repositories.server import load_secret_key
+from wtp_oauth.repositories.signing_keys import SigningKeyRepository, purge_retired_keys
 from wtp_oauth.repositories.users import UserRepository
 from wtp_oauth.schemas import ApplicationCreate, UserCreate
 from wtp_oauth.services.accounts import THROTTLE_WINDOW, Accounts
@@ -105,6 +108,32 @@ async def purge(settings: Settings) -> dict[str, int]:
             for name, statement in statements.items():
                 result = await session.exec(statement)
                 removed[name] = int(getattr(result, "rowcount", 0))
+        removed["signing_keys"] = await _purge_signing_keys(factory, settings, now)
     finally:
         await engine.dispose()
     return removed
+
+
+# -- OpenID Connect signing keys (SPEC §12): apart from the rest of purge, on purpose ---------
+
+
+async def _purge_signing_keys(factory: SessionFactory, settings: Settings, now: datetime) -> int:
+    """Drop retired signing keys once every ID token they signed has expired."""
+    return await purge_retired_keys(factory, now, settings.id_token_ttl)
+
+
+async def rotate_keys(settings: Settings) -> dict[str, object]:
+    """New ID token signing keys (``wtp-oauth rotate-keys``, SPEC §12): published at once by
+    every node within seconds, signing from ``keys.ACTIVATION_DELAY`` later; the keys they
+    replace stay published until their tokens have expired."""
+    engine = create_engine(settings)
+    factory = create_session_factory(engine)
+    try:
+        secret_key = settings.secret_key or await load_secret_key(factory)
+        new = await keys.rotate(SigningKeyRepository(factory), secret_key, utcnow())
+    finally:
+        await engine.dispose()
+    return {
+        "kids": {key.alg: key.kid for key in new},
+        "signing_from": new[0].activates_at.isoformat(),
+    }

@@ -1,4 +1,5 @@
-"""``wtp-oauth``: serve, migrate, openapi, create-user, create-client, purge (SPEC §2)."""
+"""``wtp-oauth``: serve, migrate, openapi, create-user, create-client, purge, rotate-keys (SPEC §2,
+§12)."""
 
 from __future__ import annotations
 
@@ -105,6 +106,13 @@ def _purge(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _rotate_keys(_args: argparse.Namespace) -> int:
+    from wtp_oauth.admin import rotate_keys
+
+    print(json.dumps(asyncio.run(rotate_keys(Settings()))))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wtp-oauth", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -136,6 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "purge", help="delete expired codes, tokens, sessions and throttle records"
     ).set_defaults(run=_purge)
+    commands.add_parser(
+        "rotate-keys", help="sign ID tokens with new keys (the old ones stay published)"
+    ).set_defaults(run=_rotate_keys)
     return parser
 
 

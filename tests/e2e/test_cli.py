@@ -220,6 +220,7 @@ async def test_purge(migrated: str, tmp_path: Path, clock: FakeClock) -> None:
             "authorization_requests",
             "sessions",
             "auth_failures",
+            "signing_keys",
         }
         for table in ("authorization_codes", "access_tokens", "refresh_tokens", "sessions"):
             assert removed[table] >= 1, removed
