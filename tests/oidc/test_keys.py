@@ -95,6 +95,11 @@ async def test_first_start_creates_one_key_per_algorithm_encrypted(
     # A second start (another node) loads the same keys and makes none.
     async with app_client(_state(app).settings) as (again, _):
         assert {row.kid for row in await _rows(again)} == {row.kid for row in rows}
+    # A node whose secret key is another cannot open them, and says so rather than start.
+    other = _state(app).settings.model_copy(update={"secret_key": "another secret key"})
+    with pytest.raises(KeyDecryptionError, match="WTP_SECRET_KEY"):
+        async with app_client(other):
+            pass
 
 
 async def test_a_rotation_publishes_before_it_signs_and_keeps_old_tokens_valid(

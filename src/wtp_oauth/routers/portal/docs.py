@@ -17,6 +17,7 @@ router = APIRouter(include_in_schema=False)
 _PAGES = {
     "oauth": "docs/oauth.html",
     "oauth/scopes": "docs/scopes.html",
+    "openid-connect": "docs/openid-connect.html",
     "user": "docs/user.html",
 }
 
@@ -38,6 +39,7 @@ def _facts(settings: Settings) -> dict[str, object]:
         "access_token_ttl": duration(settings.access_token_ttl),
         "access_token_ttl_seconds": settings.access_token_ttl,
         "refresh_token_ttl": duration(settings.refresh_token_ttl),
+        "id_token_ttl": duration(settings.id_token_ttl),
     }
 
 
