@@ -18,6 +18,11 @@ late to reload), and is then dropped by ``wtp-oauth purge``.
 The first keys of a new database sign at once: no token exists that could need them earlier,
 and the node that creates them has them before it serves. Nodes' clocks are assumed to agree
 to within a second or two (NTP), as they must for every token's expiry anyway.
+
+A node whose secret key opens none of the current keys (``WTP_SECRET_KEY`` set after the
+server ran with a generated one, say) makes new keys that sign at once, as on a first start,
+and logs why; the keys it cannot open stay published until their tokens have expired. Every
+node of one deployment must share the secret key (its CSRF tokens need that too).
 """
 
 from __future__ import annotations
@@ -163,20 +168,20 @@ class KeyRing:
         self._id_token_ttl = id_token_ttl
         self._keys: dict[str, _Loaded] = {}
 
-    def load(self, stored: Iterable[StoredKey], *, strict: bool = False) -> None:
-        """Take the database's keys as this node's; ``strict``: a key that does not open is an
-        error (at start), else it is logged and not signed with (a later reload)."""
+    def load(self, stored: Iterable[StoredKey]) -> None:
+        """Take the database's keys as this node's. A key whose private part does not open
+        under this node's secret key is published but never signed with."""
         keys: dict[str, _Loaded] = {}
         for key in stored:
             known = self._keys.get(key.kid)
-            private = known.private if known is not None else None
-            if private is None:
-                try:
-                    private = _open(key, self._cipher)
-                except KeyDecryptionError:
-                    if strict:
-                        raise
-                    log.error("signing key %s does not open under WTP_SECRET_KEY", key.kid)
+            if known is not None:
+                keys[key.kid] = _Loaded(key, known.private)
+                continue
+            private = None
+            try:
+                private = _open(key, self._cipher)
+            except KeyDecryptionError as exc:
+                log.error("%s", exc)
             keys[key.kid] = _Loaded(key, private)
         self._keys = keys
 
@@ -230,17 +235,21 @@ class KeyRing:
 
     async def start(self, storage: KeyStorage, secret_key: str, now: datetime) -> None:
         """Load the keys, creating the first ones if the database has none (SPEC §12)."""
-        self.load(await storage.all_keys(), strict=True)
+        stored = await storage.all_keys()
+        self.load(stored)
         if self.has_current(now):
             return
-        first = [new_key(alg, secret_key, now, now) for alg in ALGORITHMS]
-        if not await storage.add_first_keys(first):
-            log.info("another node created the signing keys")
-        self.load(await storage.all_keys(), strict=True)
+        if not stored:
+            first = [new_key(alg, secret_key, now, now) for alg in ALGORITHMS]
+            if not await storage.add_first_keys(first):
+                log.info("another node created the signing keys")
+            self.load(await storage.all_keys())
         if not self.has_current(now):
-            # The first keys exist but none signs (all retired by hand, say): rotate now.
+            log.warning(
+                "no current signing key opens under this server's secret key: making new ones"
+            )
             await storage.rotate([new_key(alg, secret_key, now, now) for alg in ALGORITHMS])
-            self.load(await storage.all_keys(), strict=True)
+            self.load(await storage.all_keys())
 
     async def keep_loaded(self, storage: KeyStorage, secret_key: str, clock: Clock) -> None:
         """Reload every :data:`RELOAD_INTERVAL` seconds until cancelled (and start, if the
@@ -252,8 +261,6 @@ class KeyRing:
                     await self.reload(storage)
                 else:
                     await self.start(storage, secret_key, clock())
-            except KeyDecryptionError:
-                log.error("the signing keys do not open under WTP_SECRET_KEY", exc_info=True)
             except Exception:  # a database hiccup: keep the keys we have, try again
                 log.warning("could not reload the signing keys", exc_info=True)
 
@@ -277,12 +284,10 @@ async def kept_loaded(
     """Start ``ring`` and reload it in the background for as long as the block runs.
 
     A database out of reach does not stop the server from starting (it answers 503 until
-    the database is back, SPEC §9); keys that do not open under the secret key do.
+    the database is back, SPEC §9).
     """
     try:
         await ring.start(storage, secret_key, clock())
-    except KeyDecryptionError:
-        raise
     except Exception:
         log.warning("could not load the signing keys; retrying in the background", exc_info=True)
     task = asyncio.create_task(ring.keep_loaded(storage, secret_key, clock))
