@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from wtp_oauth.errors import InvalidRequest
+from wtp_oauth.errors import InvalidRequest, RequestNotSupported, RequestUriNotSupported
 from wtp_oauth.oauth.context import OAuthContext
 from wtp_oauth.oauth.keys import ALGORITHMS, KeyRing
-from wtp_oauth.oauth.records import ClientRecord, Issued, UserProfile
+from wtp_oauth.oauth.records import ClientRecord, Issued, SignedInSession, UserProfile
 from wtp_oauth.scopes import parse_scope
 from wtp_oauth.security.text import has_control
 
@@ -45,6 +46,7 @@ CLAIMS_SUPPORTED: tuple[str, ...] = (
 
 #: Longest ``nonce`` accepted (it is stored with the code and echoed in the ID token).
 MAX_NONCE = 1000
+_MAX_LOGIN_HINT = 320
 
 
 def _seconds(moment: datetime) -> int:
@@ -142,3 +144,63 @@ def hinted_subject(keys: KeyRing | None, hint: str, issuer: str, now: datetime) 
         raise InvalidRequest("id_token_hint is not an ID token issued by this server.")
     subject: str = claims["sub"]
     return subject
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIDParameters:
+    """OpenID Connect Core §3.1.2.1's parameters of an authorization request, checked."""
+
+    nonce: str | None
+    max_age: int | None
+    login_hint: str | None
+    id_token_hint: str | None
+
+
+def openid_parameters(single: Callable[[str], str | None]) -> OpenIDParameters:
+    """Core §3.1.2.1's parameters of a request whose parameter ``name`` is ``single(name)``,
+    or an ``OAuthError`` to redirect.
+
+    ``display``, ``ui_locales``, ``claims_locales``, ``acr_values`` and unknown parameters are
+    ignored; request objects are not supported (§6.1, §6.2), and answers go in the query only.
+    """
+    if single("request") is not None:
+        raise RequestNotSupported("Request objects ('request') are not supported.")
+    if single("request_uri") is not None:
+        raise RequestUriNotSupported("Request objects by reference are not supported.")
+    response_mode = single("response_mode")
+    if response_mode is not None and response_mode != "query":
+        raise InvalidRequest("response_mode must be query.")
+    login_hint = single("login_hint")
+    if login_hint is not None and (len(login_hint) > _MAX_LOGIN_HINT or has_control(login_hint)):
+        login_hint = None  # only a hint: one that cannot be a username is dropped
+    return OpenIDParameters(
+        nonce=checked_nonce(single("nonce")),
+        max_age=checked_max_age(single("max_age")),
+        login_hint=login_hint or None,
+        id_token_hint=single("id_token_hint") or None,
+    )
+
+
+def sign_in_needed(
+    *,
+    prompt: frozenset[str],
+    max_age: int | None,
+    hinted_subject: str | None,
+    session: SignedInSession | None,
+    now: datetime,
+) -> str | None:
+    """Why the user must sign in (again) before a code is issued, or None (SPEC §5, §12; Core
+    §3.1.2.1): nobody is signed in, ``prompt=login``, the sign-in is older than ``max_age``
+    seconds, or an ``id_token_hint`` names another user."""
+    if session is None:
+        return "The user is not signed in."
+    if "login" in prompt:
+        return "The user must sign in again."
+    if max_age is not None:
+        auth_time = session.auth_time
+        age = None if auth_time is None else (now - auth_time).total_seconds()
+        if age is None or age > max_age:
+            return "The user signed in longer ago than max_age allows."
+    if hinted_subject is not None and hinted_subject != session.user.id:
+        return "The signed-in user is not the one id_token_hint names."
+    return None

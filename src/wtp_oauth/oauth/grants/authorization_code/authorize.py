@@ -32,11 +32,9 @@ from wtp_oauth.errors import (
     InvalidScope,
     LoginRequired,
     OAuthError,
-    RequestNotSupported,
-    RequestUriNotSupported,
     UnsupportedResponseType,
 )
-from wtp_oauth.oauth.extensions.oidc import checked_max_age, checked_nonce, hinted_subject
+from wtp_oauth.oauth.extensions.oidc import hinted_subject, openid_parameters, sign_in_needed
 from wtp_oauth.oauth.grants.authorization_code.rules import consent_may_be_skipped
 from wtp_oauth.oauth.grants.authorization_code.storage import AuthorizeSession, PreparedCode
 from wtp_oauth.oauth.keys import KeyRing
@@ -58,7 +56,6 @@ PROMPTS = frozenset({"none", "login", "consent"})
 # Parameters that may appear more than once (SPEC §5 lets scopes repeat).
 _REPEATABLE = frozenset({"scope", "scopes"})
 _MAX_STATE = 2000
-_MAX_LOGIN_HINT = 320
 # Dropped from the request that /login sends the browser back to: the sign-in just happened,
 # so asking for it again (prompt=login, max_age) would loop, and the user who signed in is
 # the one to authorize, whoever an id_token_hint named.
@@ -87,16 +84,6 @@ class ValidRequest:
     max_age: int | None = None
     login_hint: str | None = None
     hinted_subject: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class OpenIDParameters:
-    """OpenID Connect Core §3.1.2.1's parameters of an authorization request, checked."""
-
-    nonce: str | None
-    max_age: int | None
-    login_hint: str | None
-    id_token_hint: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +283,7 @@ class Authorization:
             return None
         try:
             scopes, challenge, prompt = self._checked(params, public=False)
-            nonce = self._openid(params).nonce
+            nonce = openid_parameters(lambda name: _single(params, name)).nonce
         except OAuthError:
             return None
         if prompt & {"login", "consent"}:
@@ -369,32 +356,6 @@ class Authorization:
             raise InvalidRequest("prompt must be none, login, consent, or login consent.")
         return scopes, challenge or None, prompt
 
-    def _openid(self, params: list[tuple[str, str]]) -> OpenIDParameters:
-        """OpenID Connect Core §3.1.2.1's parameters, or an ``OAuthError`` to redirect.
-
-        ``display``, ``ui_locales``, ``claims_locales``, ``acr_values`` and unknown parameters
-        are ignored; request objects are not supported (§6.1, §6.2), and responses go in the
-        query only.
-        """
-        if _single(params, "request") is not None:
-            raise RequestNotSupported("Request objects ('request') are not supported.")
-        if _single(params, "request_uri") is not None:
-            raise RequestUriNotSupported("Request objects by reference are not supported.")
-        response_mode = _single(params, "response_mode")
-        if response_mode is not None and response_mode != "query":
-            raise InvalidRequest("response_mode must be query.")
-        login_hint = _single(params, "login_hint")
-        if login_hint is not None and (
-            len(login_hint) > _MAX_LOGIN_HINT or has_control(login_hint)
-        ):
-            login_hint = None  # only a hint: one that cannot be a username is dropped
-        return OpenIDParameters(
-            nonce=checked_nonce(_single(params, "nonce")),
-            max_age=checked_max_age(_single(params, "max_age")),
-            login_hint=login_hint or None,
-            id_token_hint=_single(params, "id_token_hint") or None,
-        )
-
     def validate(
         self, params: list[tuple[str, str]], application: ClientApplication | None
     ) -> ValidRequest | Redirect:
@@ -412,7 +373,7 @@ class Authorization:
             )
         try:
             scopes, challenge, prompt = self._checked(params, public=application.is_public)
-            openid = self._openid(params)
+            openid = openid_parameters(lambda name: _single(params, name))
             subject = None
             if openid.id_token_hint is not None:
                 subject = hinted_subject(
@@ -446,7 +407,13 @@ class Authorization:
         to issue, so that a store that kept it has nothing more to write.
         """
         signed_in = context.session
-        why = self._sign_in_needed(request, signed_in)
+        why = sign_in_needed(
+            prompt=request.prompt,
+            max_age=request.max_age,
+            hinted_subject=request.hinted_subject,
+            session=signed_in,
+            now=self._clock(),
+        )
         if why is not None:
             if "none" in request.prompt:
                 return error_redirect(
@@ -507,22 +474,3 @@ class Authorization:
         if not await self._store.add_pending_request(pending):
             raise InvalidAuthorizationRequest(_GONE)
         return NeedsConsent(request_id=request_id, request=request)
-
-    def _sign_in_needed(
-        self, request: ValidRequest, signed_in: SignedInSession | None
-    ) -> str | None:
-        """Why the user must sign in (again) before a code is issued, or None (SPEC §5, §12;
-        OpenID Connect Core §3.1.2.1): nobody is signed in, ``prompt=login``, the sign-in is
-        older than ``max_age`` seconds, or an ``id_token_hint`` names another user."""
-        if signed_in is None:
-            return "The user is not signed in."
-        if "login" in request.prompt:
-            return "The user must sign in again."
-        if request.max_age is not None:
-            auth_time = signed_in.auth_time
-            age = None if auth_time is None else (self._clock() - auth_time).total_seconds()
-            if age is None or age > request.max_age:
-                return "The user signed in longer ago than max_age allows."
-        if request.hinted_subject is not None and request.hinted_subject != signed_in.user.id:
-            return "The signed-in user is not the one id_token_hint names."
-        return None
