@@ -14,7 +14,7 @@ from sqlmodel import col
 
 from wtp_oauth.clock import utcnow
 from wtp_oauth.config import Settings
-from wtp_oauth.db import create_engine, create_session_factory
+from wtp_oauth.db import SessionFactory, create_engine, create_session_factory
 from wtp_oauth.errors import DomainError
 from wtp_oauth.models import (
     AccessToken,
@@ -25,6 +25,9 @@ from wtp_oauth.models import (
     DeviceCode,
     RefreshToken,
 )
+from wtp_oauth.oauth import keys
+from wtp_oauth.repositories.server import load_secret_key
+from wtp_oauth.repositories.signing_keys import SigningKeyRepository, purge_retired_keys
 from wtp_oauth.repositories.users import UserRepository
 from wtp_oauth.schemas import ApplicationCreate, UserCreate
 from wtp_oauth.services.accounts import THROTTLE_WINDOW, Accounts
@@ -190,10 +193,14 @@ async def purge(
     """
     engine = create_engine(settings)
     try:
-        return {
+        moment = now or utcnow()
+        removed = {
             table: await _purge_table(engine, key, condition, batch_size)
-            for table, (key, condition) in _expired(now or utcnow()).items()
+            for table, (key, condition) in _expired(moment).items()
         }
+        factory = create_session_factory(engine)
+        removed["signing_keys"] = await _purge_signing_keys(factory, settings, moment)
+        return removed
     finally:
         await engine.dispose()
 
@@ -218,3 +225,28 @@ async def _purge_table(
         if len(keys) < batch_size:
             return removed
         after = keys[-1]
+
+
+# -- OpenID Connect signing keys (SPEC §12): apart from the rest of purge, on purpose ---------
+
+
+async def _purge_signing_keys(factory: SessionFactory, settings: Settings, now: datetime) -> int:
+    """Drop retired signing keys once every ID token they signed has expired."""
+    return await purge_retired_keys(factory, now, settings.id_token_ttl)
+
+
+async def rotate_keys(settings: Settings) -> dict[str, object]:
+    """New ID token signing keys (``wtp-oauth rotate-keys``, SPEC §12): published at once by
+    every node within seconds, signing from ``keys.ACTIVATION_DELAY`` later; the keys they
+    replace stay published until their tokens have expired."""
+    engine = create_engine(settings)
+    factory = create_session_factory(engine)
+    try:
+        secret_key = settings.secret_key or await load_secret_key(factory)
+        new = await keys.rotate(SigningKeyRepository(factory), secret_key, utcnow())
+    finally:
+        await engine.dispose()
+    return {
+        "kids": {key.alg: key.kid for key in new},
+        "signing_from": new[0].activates_at.isoformat(),
+    }

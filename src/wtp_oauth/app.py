@@ -23,13 +23,16 @@ from wtp_oauth.hot_paths import HOT_ROUTES, HotPaths
 from wtp_oauth.middleware import BodyLimit, RequireHost, SameOriginWrites, SecurityHeaders
 from wtp_oauth.oauth.context import OAuthContext, Storage
 from wtp_oauth.oauth.grants.device_code.storage import DeviceCodeStorage
+from wtp_oauth.oauth.keys import KeyRing, kept_loaded
 from wtp_oauth.openapi_schema import polish
 from wtp_oauth.repositories.server import load_secret_key
+from wtp_oauth.repositories.signing_keys import SigningKeyRepository
 from wtp_oauth.routers import (
     accounts,
     authorize,
     clients,
     device,
+    oidc,
     portal,
     protected_resource,
     token,
@@ -128,22 +131,30 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         store = await _storage(settings, engine)
         device_codes = _device_codes(store)
         try:
+            secret_key = settings.secret_key or await load_secret_key(session_factory)
+            key_storage = SigningKeyRepository(session_factory)
+            ring = KeyRing(secret_key, settings.id_token_ttl)
             app.state.wtp = AppState(
                 settings=settings,
                 engine=engine,
                 session_factory=session_factory,
                 oauth=OAuthContext(
-                    store=store, settings=settings, clock=clock, device_codes=device_codes
+                    store=store,
+                    settings=settings,
+                    clock=clock,
+                    device_codes=device_codes,
+                    keys=ring,
                 ),
-                secret_key=settings.secret_key or await load_secret_key(session_factory),
+                secret_key=secret_key,
                 templates=Jinja2Templates(directory=PACKAGE_DIR / "templates"),
                 clock=clock,
             )
-            # Everything built so far lives as long as the application: keep it out of the
-            # garbage collector's full collections, which would otherwise walk it every time
-            # and pause every request in flight (docs/performance.md).
-            gc.freeze()
-            yield
+            async with kept_loaded(ring, key_storage, secret_key, clock):
+                # Everything built so far lives as long as the application: keep it out of the
+                # garbage collector's full collections, which would otherwise walk it every
+                # time and pause every request in flight (docs/performance.md).
+                gc.freeze()
+                yield
         finally:
             gc.unfreeze()
             await store.close()
@@ -173,6 +184,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utcnow) -> Fa
         clients,
         authorize,
         device,
+        oidc,
         well_known,
         protected_resource,
         portal,

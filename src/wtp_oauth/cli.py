@@ -1,4 +1,4 @@
-"""``wtp-oauth``: serve, migrate, openapi, create-user, create-client, purge.
+"""``wtp-oauth``: serve, migrate, openapi, create-user, create-client, purge, rotate-keys.
 
 Whatever goes wrong in a way the user can fix (a setting, the database, an option) ends in one
 line on standard error, ``wtp-oauth: WHAT: what is wrong``, and exit status 2; never a
@@ -307,6 +307,15 @@ def _add_create_client(commands: Any) -> None:
     )
 
 
+def _rotate_keys(_args: argparse.Namespace) -> int:
+    from wtp_oauth.admin import rotate_keys
+
+    settings = preflight.load_settings()
+    preflight.check_database(settings.database_url, migrated=True)
+    print(json.dumps(asyncio.run(rotate_keys(settings))))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wtp-oauth", description=DESCRIPTION, formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"wtp-oauth {__version__}")
@@ -383,6 +392,17 @@ def _parser() -> argparse.ArgumentParser:
         "authentications older than 15 minutes. Rows go in batches of "
         "5,000, each in a short transaction of its own, so purging is safe while the server "
         "runs. Prints the rows deleted per table as JSON; run it from cron, e.g. daily.",
+        _DATABASE,
+    )
+    _command(
+        commands,
+        "rotate-keys",
+        _rotate_keys,
+        "sign ID tokens with new keys (the old ones stay published)",
+        "Create new ID token signing keys (ES256 and RS256). Every node publishes them in its "
+        "JWKS within seconds and signs with them a few seconds later; the keys they replace "
+        "stay published until every ID token they signed has expired, then purge drops them. "
+        "Prints the new keys' ids as JSON.",
         _DATABASE,
     )
     return parser

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     refresh_token_ttl: Seconds = Field(
         default=2_592_000, description="refresh token lifetime, seconds"
     )
+    # OpenID Connect ID tokens (SPEC §12); a retired signing key stays published this long.
+    id_token_ttl: Seconds = Field(default=3600, description="ID token lifetime, seconds")
     session_ttl: Seconds = Field(
         default=1_209_600, description="browser sign-in session lifetime, seconds"
     )

@@ -73,6 +73,18 @@ class ConsentRequired(OAuthError):
     error = "consent_required"
 
 
+class RequestNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6: the ``request`` parameter (a request object)."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6: the ``request_uri`` parameter."""
+
+    error = "request_uri_not_supported"
+
+
 class TooManyAttempts(OAuthError):
     """Throttled after repeated failures; answered with 429 and ``Retry-After``.
 

@@ -1,4 +1,4 @@
-"""The scopes a user can grant, as data (SPEC §7)."""
+"""The scopes a user can grant, as data (SPEC §7, §12)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,28 @@ SCOPES: tuple[Scope, ...] = (
     Scope("user.read", "Read the user's profile.", "See your username and display name"),
     Scope("user.email", "Read the user's email address.", "See your email address"),
     Scope("user.write", "Change the user's profile.", "Change your display name"),
+    # OpenID Connect Core §3.1.2.1, §5.4 (SPEC §12). A refresh token is issued with or
+    # without offline_access: the developer guide relies on one.
+    Scope(
+        "openid",
+        "Sign the user in with OpenID Connect: an ID token naming the user's account id.",
+        "Sign you in with your Wants to Party account",
+    ),
+    Scope(
+        "profile",
+        "The user's name, username and when the profile last changed (ID token, UserInfo).",
+        "See your display name and username",
+    ),
+    Scope(
+        "email",
+        "The user's email address (ID token, UserInfo).",
+        "See your email address",
+    ),
+    Scope(
+        "offline_access",
+        "Keep access while the user is away (a refresh token).",
+        "Stay connected while you are not using it",
+    ),
 )
 
 SCOPES_BY_NAME: dict[str, Scope] = {scope.name: scope for scope in SCOPES}

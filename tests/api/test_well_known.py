@@ -22,7 +22,15 @@ async def test_authorization_server_metadata(client: httpx.AsyncClient) -> None:
     assert meta["token_endpoint"] == f"{TEST_ISSUER}/api/oauth/token"
     assert meta["revocation_endpoint"] == f"{TEST_ISSUER}/api/oauth/revoke"
     assert meta["introspection_endpoint"] == f"{TEST_ISSUER}/api/oauth/introspect"
-    assert meta["scopes_supported"] == ["user.read", "user.email", "user.write"]
+    assert meta["scopes_supported"] == [
+        "user.read",
+        "user.email",
+        "user.write",
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+    ]
     assert meta["response_types_supported"] == ["code"]
     assert meta["device_authorization_endpoint"] == f"{TEST_ISSUER}/api/oauth/device_authorization"
     assert sorted(meta["grant_types_supported"]) == [
@@ -55,7 +63,15 @@ async def test_scopes(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/oauth/scopes")
     assert r.status_code == 200
     scopes = r.json()
-    assert [scope["name"] for scope in scopes] == ["user.read", "user.email", "user.write"]
+    assert [scope["name"] for scope in scopes] == [
+        "user.read",
+        "user.email",
+        "user.write",
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+    ]
     for scope in scopes:
         assert set(scope) == {"name", "description"}
         assert scope["description"]

@@ -223,7 +223,15 @@ async def test_metadata_is_exact_and_offers_nothing_weak(client: httpx.AsyncClie
         "urn:ietf:params:oauth:grant-type:device_code",
     }
     assert meta["device_authorization_endpoint"] == f"{issuer}/api/oauth/device_authorization"
-    assert set(meta["scopes_supported"]) == {"user.read", "user.email", "user.write"}
+    assert set(meta["scopes_supported"]) == {
+        "user.read",
+        "user.email",
+        "user.write",
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+    }
     assert set(meta["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",
         "client_secret_post",
@@ -235,5 +243,13 @@ async def test_scope_list_is_the_whole_vocabulary(client: httpx.AsyncClient) -> 
     """RFC 6749 §3.3 / SPEC §6: ``/api/oauth/scopes`` lists every scope a client can ask for."""
     r = await client.get("/api/oauth/scopes")
     assert r.status_code == 200
-    assert {s["name"] for s in r.json()} == {"user.read", "user.email", "user.write"}
+    assert {s["name"] for s in r.json()} == {
+        "user.read",
+        "user.email",
+        "user.write",
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+    }
     assert all(set(s) == {"name", "description"} and s["description"] for s in r.json())

@@ -240,6 +240,7 @@ async def test_purge(migrated: str, tmp_path: Path, clock: FakeClock) -> None:
             "sessions",
             "auth_failures",
             "device_codes",
+            "signing_keys",
         }
         tables = ("authorization_codes", "access_tokens", "refresh_tokens", "sessions")
         for table in (*tables, "device_codes"):

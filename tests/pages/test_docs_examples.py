@@ -226,3 +226,71 @@ def test_every_docs_example_works(live_server: LiveServer, database_url: str) ->
         assert me["username"] == username
 
     assert set(everything) - NOT_RUNNABLE == ran
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_every_openid_connect_example_works(live_server: LiveServer, database_url: str) -> None:
+    from tests.oidc.support import set_application_columns
+
+    base = live_server.url
+    ran: set[str] = set()
+    with (
+        httpx.Client(base_url=base, timeout=30) as developer,
+        httpx.Client(base_url=base, timeout=30) as browser,
+    ):
+        examples = _examples(developer, "/developers/docs/openid-connect")
+        assert all(base in body for body in examples.values())
+        _account(developer)
+        r = developer.post(
+            "/api/applications", json={"name": "Docs OIDC", "redirect_uris": [REDIRECT_URI]}
+        )
+        assert r.status_code == 201, r.text
+        app = r.json()
+        signed_out = "https://example.com/signed-out"
+        set_application_columns(
+            database_url, app["client_id"], post_logout_redirect_uris=[signed_out]
+        )
+        client = {"CLIENT_ID": app["client_id"], "CLIENT_SECRET": app["client_secret"]}
+        username, user_id = _account(browser)
+
+        def run(name: str, values: dict[str, str]) -> Any:
+            ran.add(name)
+            runner = _python if name.startswith("python-") else _curl
+            return runner(examples[name], {**client, **values})
+
+        link = run("python-oidc-link", {})
+        r = browser.get(link["link"])
+        r = browser.post(
+            "/oauth/authorize",
+            data={
+                "request_id": hidden(r.text, "request_id"),
+                "csrf_token": hidden(r.text, "csrf_token"),
+                "decision": "allow",
+            },
+        )
+        callback = r.headers["location"]
+        assert callback.startswith(REDIRECT_URI + "?")
+        done = run(
+            "python-oidc-callback",
+            {
+                "CALLBACK_URL": callback,
+                "CODE_VERIFIER": link["code_verifier"],
+                "NONCE": link["nonce"],
+                "STATE": link["state"],
+            },
+        )
+        assert done["user_id"] == user_id
+        assert done["claims"]["preferred_username"] == username
+        tokens = done["tokens"]
+        info = run("curl-userinfo", {"ACCESS_TOKEN": tokens["access_token"]})
+        assert info["sub"] == user_id and info["email"] == f"{username}@example.com"
+
+        logout = _fill(
+            examples["logout-link"], {"ID_TOKEN": tokens["id_token"], "RANDOM_STATE": "bye"}
+        )
+        ran.add("logout-link")
+        r = browser.get(logout)
+        assert r.status_code == 303 and r.headers["location"] == signed_out + "?state=bye"
+        assert browser.get("/api/applications").status_code == 401
+
+    assert set(examples) == ran

@@ -11,8 +11,17 @@ READ_EMAIL = frozenset({"user.read", "user.email"})
 
 
 def test_the_scopes_of_the_spec() -> None:
-    assert [scope.name for scope in SCOPES] == ["user.read", "user.email", "user.write"]
-    assert set(SCOPES_BY_NAME) == {"user.read", "user.email", "user.write"}
+    # SPEC §7, and OpenID Connect's (SPEC §12).
+    assert [scope.name for scope in SCOPES] == [
+        "user.read",
+        "user.email",
+        "user.write",
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+    ]
+    assert set(SCOPES_BY_NAME) == {scope.name for scope in SCOPES}
     for scope in SCOPES:
         assert scope.description and scope.consent_text
 

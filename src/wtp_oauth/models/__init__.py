@@ -11,6 +11,7 @@ from wtp_oauth.models.grants import (
     RefreshToken,
     SubjectType,
 )
+from wtp_oauth.models.keys import SigningKey
 from wtp_oauth.models.server import AuthFailure, ServerSecret
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "DeviceCode",
     "RefreshToken",
     "ServerSecret",
+    "SigningKey",
     "SubjectType",
     "User",
 ]

@@ -21,6 +21,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     display_name: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # When the profile last changed (OpenID Connect ``updated_at``); None: never since creation.
+    updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class BrowserSession(SQLModel, table=True):
@@ -32,3 +34,7 @@ class BrowserSession(SQLModel, table=True):
     user_id: str = Field(foreign_key="users.id", ondelete="CASCADE", index=True, max_length=32)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    # When the user's password was checked for this session (OpenID Connect ``auth_time``).
+    auth_time: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # An opaque id of this session for ID tokens (``sid``): random, never derived from the cookie.
+    sid: str = Field(unique=True, index=True, max_length=32)

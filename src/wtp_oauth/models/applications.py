@@ -30,7 +30,7 @@ class Application(SQLModel, table=True):
     description: str = Field(default="", max_length=1000)
     client_type: str = Field(default=ClientType.confidential, max_length=16)
     # SHA-256 of the client secret; None for public clients.
-    secret_digest: str | None = Field(default=None, max_length=64)
+    secret_digest: str | None = Field(default=None, unique=True, max_length=64)
     redirect_uris: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # RFC 7591 §2 names of the grants this application may use (SPEC §11).
     grant_types: list[str] = Field(

@@ -31,11 +31,15 @@ class AuthorizationRequest(SQLModel, table=True):
     session_digest: str = Field(
         foreign_key="sessions.token_digest", ondelete="CASCADE", index=True, max_length=64
     )
-    client_id: str = Field(foreign_key="applications.client_id", ondelete="CASCADE", max_length=64)
+    client_id: str = Field(
+        foreign_key="applications.client_id", ondelete="CASCADE", index=True, max_length=64
+    )
     redirect_uri: str = Field(max_length=2000)
     scope: str = Field(max_length=1000)
     state: str | None = Field(default=None, max_length=2000)
     code_challenge: str | None = Field(default=None, max_length=128)
+    # OpenID Connect Core §3.1.2.1: echoed in the ID token exactly as sent.
+    nonce: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
@@ -49,7 +53,11 @@ class Consent(SQLModel, table=True):
         foreign_key="users.id", ondelete="CASCADE", primary_key=True, max_length=32
     )
     client_id: str = Field(
-        foreign_key="applications.client_id", ondelete="CASCADE", primary_key=True, max_length=64
+        foreign_key="applications.client_id",
+        ondelete="CASCADE",
+        primary_key=True,
+        index=True,
+        max_length=64,
     )
     scope: str = Field(max_length=1000)
     granted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
@@ -73,6 +81,10 @@ class AuthorizationCode(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     consumed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # OpenID Connect: the request's nonce, and the browser session's sign-in time and sid.
+    nonce: str | None = Field(default=None, max_length=1000)
+    auth_time: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sid: str | None = Field(default=None, max_length=32)
 
 
 class AccessToken(SQLModel, table=True):
@@ -117,3 +129,7 @@ class RefreshToken(SQLModel, table=True):
     # Set when the token was exchanged for a new one (RFC 9700 §4.14.2 rotation).
     rotated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Carried from the code through every rotation, so that a refresh's ID token has the
+    # sign-in's ``auth_time`` and ``sid`` (OpenID Connect Core §12.2).
+    auth_time: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sid: str | None = Field(default=None, max_length=32)

@@ -12,6 +12,7 @@ from wtp_oauth.oauth.endpoints.storage import TokenStorage
 from wtp_oauth.oauth.grants.authorization_code.storage import AuthorizeStorage, CodeStorage
 from wtp_oauth.oauth.grants.device_code.storage import DeviceCodeStorage
 from wtp_oauth.oauth.grants.refresh_token.storage import RefreshTokenStorage
+from wtp_oauth.oauth.keys import KeyRing
 
 
 class Storage(
@@ -33,3 +34,5 @@ class OAuthContext:
     clock: Clock
     # The device grant's storage (RFC 8628), on the same database connections as ``store``.
     device_codes: DeviceCodeStorage
+    # The ID tokens' signing keys (``oauth/keys.py``), kept loaded by the application.
+    keys: KeyRing

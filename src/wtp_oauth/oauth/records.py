@@ -27,6 +27,8 @@ class ClientRecord:
     recent_failures: int
     # RFC 7591 §2 grant types the application enabled (SPEC §11).
     grant_types: frozenset[str] = frozenset({"authorization_code", "refresh_token"})
+    # The JWS algorithm of its ID tokens (OpenID Connect Registration §2, SPEC §11).
+    id_token_alg: str = "ES256"
 
     @property
     def is_public(self) -> bool:
@@ -70,6 +72,12 @@ class Issued:
     family_id: str
     # Whether a refresh token was stored beside the access token.
     refresh_issued: bool = True
+    # OpenID Connect: the authorization request's nonce (codes only), the sign-in's time and
+    # session id, and the user's claims when the scope has ``openid`` (else None).
+    nonce: str | None = None
+    auth_time: datetime | None = None
+    sid: str | None = None
+    user: UserProfile | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +87,20 @@ class UserProfile:
     display_name: str
     email: str
     created_at: datetime
+    # The profile's last change; None: none since the account was created.
+    updated_at: datetime | None = None
 
     @classmethod
     def of(cls, row: Mapping[Any, Any]) -> UserProfile:
-        """From a row with both stores' user columns (``user_created_at`` for the date)."""
+        """From a row with both stores' user columns (``user_created_at`` and
+        ``user_updated_at`` for the dates)."""
         return cls(
             id=row["id"],
             username=row["username"],
             display_name=row["display_name"],
             email=row["email"],
             created_at=row["user_created_at"],
+            updated_at=row["user_updated_at"],
         )
 
     @classmethod
@@ -155,6 +167,9 @@ class SignedInSession:
 
     token_digest: str
     user: UserProfile
+    # When the password was checked, and the session's opaque id (OpenID Connect).
+    auth_time: datetime | None = None
+    sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +207,12 @@ class AuthorizeContext:
         session = None
         if row["id"] is not None:
             assert session_digest is not None
-            session = SignedInSession(token_digest=session_digest, user=UserProfile.of(row))
+            session = SignedInSession(
+                token_digest=session_digest,
+                user=UserProfile.of(row),
+                auth_time=row["session_auth_time"],
+                sid=row["session_sid"],
+            )
         application = None
         if row["owner_username"] is not None:
             application = ClientApplication(
@@ -219,6 +239,10 @@ class NewCode:
     family_id: str
     created_at: datetime
     expires_at: datetime
+    # OpenID Connect: the request's nonce, the session's sign-in time and id.
+    nonce: str | None = None
+    auth_time: datetime | None = None
+    sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,3 +258,4 @@ class PendingRequest:
     code_challenge: str | None
     created_at: datetime
     expires_at: datetime
+    nonce: str | None = None

@@ -45,13 +45,22 @@ class IssuedTokens:
     refresh_token: str | None
     stored: NewTokens
 
-    def response(self, settings: Settings, scope: str, *, refresh: bool) -> TokenResponse:
-        """The response for the tokens that were stored (``refresh``: the refresh token too)."""
+    def response(
+        self,
+        settings: Settings,
+        scope: str,
+        *,
+        refresh: bool,
+        extra: Mapping[str, Any] | None = None,
+    ) -> TokenResponse:
+        """The response for the tokens that were stored (``refresh``: the refresh token too),
+        with what extensions add (``extra``: an ``id_token``, say)."""
         return TokenResponse(
             access_token=self.access_token,
             refresh_token=self.refresh_token if refresh else None,
             expires_in=settings.access_token_ttl,
             scope=scope,
+            extra=extra or {},
         )
 
 

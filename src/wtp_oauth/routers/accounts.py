@@ -118,8 +118,12 @@ def _signed_in_redirect(state: AppState, token: str, next_path: str) -> Redirect
 
 
 @router.get("/login", include_in_schema=False)
-async def login_page(request: Request, state: StateDep, next: str = "/") -> HTMLResponse:
-    return _form_page(state, request, "login.html", {"next": safe_next_path(next)})
+async def login_page(
+    request: Request, state: StateDep, next: str = "/", login_hint: str = ""
+) -> HTMLResponse:
+    # OpenID Connect's login_hint fills in the username (the template escapes it).
+    context = {"next": safe_next_path(next), "username": login_hint[:320]}
+    return _form_page(state, request, "login.html", context)
 
 
 @router.post("/login", include_in_schema=False)

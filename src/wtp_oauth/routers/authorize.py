@@ -1,16 +1,17 @@
-"""The authorization endpoint and the consent form (RFC 6749 §3.1, §4.1.1; SPEC §5).
+"""The authorization endpoint and the consent form (RFC 6749 §3.1, §4.1.1; SPEC §5, §12).
 
 ``GET /oauth/authorize`` is on every sign-in's path: it takes only the request, runs on the
 token store and opens no ORM session, and is also served ahead of FastAPI's router
-(``HOT_ROUTES``). The consent form's answer is a cold path.
+(``HOT_ROUTES``). ``POST /oauth/authorize`` is the consent form's answer when it carries
+``decision``, and otherwise an authorization request sent as a form (OpenID Connect Core
+§3.1.2.1): both cold paths.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wtp_oauth.deps import SESSION_COOKIE, ConsentFormDep, SignedInDep, StateDep
@@ -28,7 +29,6 @@ from wtp_oauth.web import Viewer, error_page, form_token, render, session_token_
 
 router = APIRouter(include_in_schema=False)
 
-FormStr = Annotated[str, Form()]
 _BROKEN_LINK_HINT = (
     "You have not been sent anywhere. If a website or app gave you this link, let its makers "
     "know. If you made the app: compare the link's client_id and redirect_uri with what you "
@@ -73,13 +73,25 @@ def _query(request: Request) -> list[tuple[str, str]] | None:
         return None
 
 
+def _login(outcome: NeedsLogin) -> RedirectResponse:
+    target = f"/login?next={quote(outcome.next_path, safe='')}"
+    if outcome.login_hint:
+        target += f"&login_hint={quote(outcome.login_hint, safe='')}"
+    return RedirectResponse(target, status_code=302)
+
+
 @HOT_ROUTES.route(router, "GET", "/oauth/authorize")
 async def authorize(request: Request) -> Response:
+    return await _authorization_request(request, _query(request))
+
+
+async def _authorization_request(
+    request: Request, params: list[tuple[str, str]] | None
+) -> Response:
     state: AppState = request.app.state.wtp
-    params = _query(request)
     # The request's statements on one connection; the page, if any, is drawn after.
     async with state.oauth.store.authorizing() as store:
-        authorization = Authorization(store, state.settings, state.clock)
+        authorization = Authorization(store, state.settings, state.clock, state.oauth.keys)
         context, outcome = await authorization.authorize(
             request.cookies.get(SESSION_COOKIE), params
         )
@@ -99,9 +111,21 @@ async def authorize(request: Request) -> Response:
     if isinstance(outcome, Redirect):
         return _to_client(outcome)
     if isinstance(outcome, NeedsLogin):
-        return RedirectResponse(f"/login?next={quote(outcome.next_path, safe='')}", status_code=302)
+        return _login(outcome)
     assert signed_in is not None
     return _consent_page(state, request, outcome, signed_in)
+
+
+async def _form(request: Request) -> list[tuple[str, str]] | None:
+    """A form-encoded body's parameters, or None if it is not one (or not UTF-8)."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return None
+    try:
+        text = (await request.body()).decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        return None
 
 
 @router.post("/oauth/authorize")
@@ -110,10 +134,22 @@ async def consent(
     state: StateDep,
     consent_form: ConsentFormDep,
     signed_in: SignedInDep,
-    request_id: FormStr = "",
-    csrf_token: FormStr = "",
-    decision: FormStr = "",
 ) -> Response:
+    """The consent form's answer, or an authorization request sent as a form."""
+    params = await _form(request)
+    if params is None:
+        return error_page(state, request, "Send the form as application/x-www-form-urlencoded.")
+    fields = dict(reversed(params))  # the first of each name, as _single takes it
+    if "decision" not in fields:
+        # OpenID Connect Core §3.1.2.1. A cross-site form POST carries no SameSite=Lax
+        # cookie: without one, go on as the GET it stands for, which a browser sends with it.
+        if SESSION_COOKIE not in request.cookies:
+            location = "/oauth/authorize?" + urlencode(params)
+            return RedirectResponse(location, status_code=303)
+        return await _authorization_request(request, params)
+    request_id = fields.get("request_id", "")
+    csrf_token = fields.get("csrf_token", "")
+    decision = fields["decision"]
     if signed_in is None:
         return error_page(
             state, request, "Your session has ended. Start again from the application."

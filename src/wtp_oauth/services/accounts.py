@@ -112,6 +112,9 @@ class Accounts:
         return await self.open_session(user)
 
     async def open_session(self, user: User) -> SignedIn:
+        """A new browser session for ``user``, who has just proved who they are (a password
+        checked, or an account made): that moment is its ``auth_time`` (OpenID Connect Core
+        §2), and ``sid`` its opaque id for ID tokens, unrelated to the cookie."""
         now = self._clock()
         token = new_secret(SESSION_PREFIX)
         browser_session = BrowserSession(
@@ -119,6 +122,8 @@ class Accounts:
             user_id=user.id,
             created_at=now,
             expires_at=now + timedelta(seconds=self._settings.session_ttl),
+            auth_time=now,
+            sid=new_id(),
         )
         await self._sessions.add(browser_session)
         return SignedIn(token=token, session=browser_session, user=user)

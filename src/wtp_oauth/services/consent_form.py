@@ -76,6 +76,7 @@ class ConsentForm:
             state=stored.state,
             code_challenge=stored.code_challenge,
             prompt=frozenset(),
+            nonce=stored.nonce,
         )
         if not allow:
             return error_redirect(
@@ -94,6 +95,13 @@ class ConsentForm:
                 granted_at=now,
             )
         )
-        code, redirect = issue_code(self._settings, self._clock(), request, user.id)
+        code, redirect = issue_code(
+            self._settings,
+            self._clock(),
+            request,
+            user.id,
+            auth_time=browser_session.auth_time,
+            sid=browser_session.sid,
+        )
         await self._grants.add_code(code)
         return redirect

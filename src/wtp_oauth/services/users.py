@@ -48,6 +48,7 @@ class Users:
         if user is None:
             raise NotFound("User not found.")
         user.display_name = display_name
+        user.updated_at = self._clock()
         await self._users.add(user)
         profile = UserProfile(
             id=user.id,
@@ -55,6 +56,7 @@ class Users:
             display_name=user.display_name,
             email=user.email,
             created_at=user.created_at,
+            updated_at=user.updated_at,
         )
         return profile_for(profile, token)
 

@@ -17,6 +17,7 @@ router = APIRouter(include_in_schema=False)
 _PAGES = {
     "oauth": "docs/oauth.html",
     "oauth/scopes": "docs/scopes.html",
+    "openid-connect": "docs/openid-connect.html",
     "user": "docs/user.html",
 }
 
@@ -40,6 +41,7 @@ def _facts(settings: Settings) -> dict[str, object]:
         "refresh_token_ttl": duration(settings.refresh_token_ttl),
         "device_code_ttl": duration(settings.device_code_ttl),
         "device_poll_interval": duration(settings.device_poll_interval),
+        "id_token_ttl": duration(settings.id_token_ttl),
     }
 
 

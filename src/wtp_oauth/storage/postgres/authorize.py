@@ -28,7 +28,8 @@ from wtp_oauth.storage.postgres.tokens import USER_COLUMNS
 # always: the session's user columns are NULL unless it is live, the application's unless it
 # exists, the consent's scope unless both are there and the user granted something.
 _AUTHORIZE_CONTEXT = f"""
-SELECT {USER_COLUMNS}, a.client_id, a.name, a.description, a.client_type, a.redirect_uris,
+SELECT {USER_COLUMNS}, s.auth_time AS session_auth_time, s.sid AS session_sid,
+       a.client_id, a.name, a.description, a.client_type, a.redirect_uris,
        o.username AS owner_username, c.scope AS consent_scope
   FROM (SELECT 1) AS one
   LEFT JOIN sessions s ON s.token_digest = $1 AND s.expires_at > $3
@@ -39,13 +40,16 @@ SELECT {USER_COLUMNS}, a.client_id, a.name, a.description, a.client_type, a.redi
 """
 
 # The lookup above and, in the same statement, the prepared code ($4 digest, $5 redirect URI,
-# $6 scope, $7 challenge, $8 family, $9 creation, $10 expiry) for the application and the
-# session's user, on the conditions the module's docstring names.
+# $6 scope, $7 challenge, $8 family, $9 creation, $10 expiry, $11 nonce) for the application and
+# the session's user, with the session's sign-in time and id, on the conditions the module's
+# docstring names.
 _AUTHORIZE_CONTEXT_AND_CODE = f"""
 WITH ctx AS MATERIALIZED ({_AUTHORIZE_CONTEXT}), code AS (
   INSERT INTO authorization_codes (code_digest, client_id, user_id, redirect_uri, scope,
-                                   code_challenge, family_id, created_at, expires_at)
-  SELECT $4, ctx.client_id, ctx.id, $5::text, $6::text, $7::text, $8, $9, $10
+                                   code_challenge, family_id, created_at, expires_at, nonce,
+                                   auth_time, sid)
+  SELECT $4, ctx.client_id, ctx.id, $5::text, $6::text, $7::text, $8, $9, $10, $11::text,
+         ctx.session_auth_time, ctx.session_sid
     FROM ctx
    WHERE ctx.id IS NOT NULL AND ctx.owner_username IS NOT NULL
      AND ctx.redirect_uris::jsonb ? $5::text
@@ -58,16 +62,17 @@ SELECT ctx.*, EXISTS (SELECT FROM code) AS code_stored FROM ctx
 
 _ADD_CODE = """
 INSERT INTO authorization_codes (code_digest, client_id, user_id, redirect_uri, scope,
-                                 code_challenge, family_id, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                 code_challenge, family_id, created_at, expires_at, nonce,
+                                 auth_time, sid)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 """
 
 _WITHDRAW_CODE = "DELETE FROM authorization_codes WHERE code_digest = $1"
 
 _ADD_PENDING_REQUEST = """
 INSERT INTO authorization_requests (id_digest, session_digest, client_id, redirect_uri, scope,
-                                    state, code_challenge, created_at, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                    state, code_challenge, created_at, expires_at, nonce)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 """
 
 
@@ -104,6 +109,7 @@ class _Authorizing:
                     prepared.family_id,
                     prepared.created_at,
                     prepared.expires_at,
+                    prepared.nonce,
                 )
             except asyncpg.ForeignKeyViolationError:
                 # The application or the user was deleted as the code went in: read again,
@@ -133,6 +139,9 @@ class _Authorizing:
             code.family_id,
             code.created_at,
             code.expires_at,
+            code.nonce,
+            code.auth_time,
+            code.sid,
         )
 
     async def add_pending_request(self, request: PendingRequest) -> bool:
@@ -147,6 +156,7 @@ class _Authorizing:
             request.code_challenge,
             request.created_at,
             request.expires_at,
+            request.nonce,
         )
 
     async def finish(self) -> None:

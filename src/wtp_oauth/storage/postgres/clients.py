@@ -27,7 +27,8 @@ _FAILURES = """(SELECT count(*) FROM (
 
 CLIENT_CTES = f"""
 client AS (
-  SELECT a.client_id, a.client_type, a.secret_digest, a.grant_types, {_FAILURES} AS failures
+  SELECT a.client_id, a.client_type, a.secret_digest, a.grant_types,
+         a.id_token_signed_response_alg, {_FAILURES} AS failures
     FROM applications a WHERE a.client_id = $1
 ), trusted AS (
   SELECT client_id FROM client
@@ -38,7 +39,9 @@ client AS (
 )"""
 
 # What a guarded statement answers about the client, for ``judge``.
-CLIENT_COLUMNS = "c.client_type, c.secret_digest, c.grant_types, c.failures"
+CLIENT_COLUMNS = (
+    "c.client_type, c.secret_digest, c.grant_types, c.id_token_signed_response_alg, c.failures"
+)
 
 # A token (or code) belongs to the authenticated client: compared as ``(…) IS TRUE``, which
 # PostgreSQL can only apply as a filter, never as an index condition. These statements are
@@ -86,6 +89,7 @@ def client_of(check: ClientCheck, row: Any) -> ClientRecord | None:
         secret_digest=row["secret_digest"],
         recent_failures=row["failures"],
         grant_types=_grant_types(row["grant_types"]),
+        id_token_alg=row["id_token_signed_response_alg"],
     )
 
 

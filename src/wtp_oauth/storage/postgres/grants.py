@@ -15,7 +15,7 @@ from typing import Any
 from wtp_oauth.oauth.clients import ClientCheck
 from wtp_oauth.oauth.grants.authorization_code.storage import CodeRedemption
 from wtp_oauth.oauth.grants.refresh_token.storage import Rotation, StoredRefreshToken
-from wtp_oauth.oauth.records import Checked, CodeRecord, Issued, NewTokens
+from wtp_oauth.oauth.records import Checked, CodeRecord, Issued, NewTokens, UserProfile
 from wtp_oauth.storage.postgres.clients import (
     CLIENT_COLUMNS,
     CLIENT_CTES,
@@ -24,11 +24,13 @@ from wtp_oauth.storage.postgres.clients import (
     client_of,
 )
 from wtp_oauth.storage.postgres.pool import ConnectionPool
+from wtp_oauth.storage.postgres.tokens import USER_COLUMNS
 
 
 def _grant_statement(found: str, source: str) -> str:
     """A grant: the guard, ``found``, ``source`` (consumes and returns what the new tokens
-    inherit), the inserts, and one row of answer (none when there is no such client).
+    inherit), the inserts, and one row of answer (none when there is no such client), with the
+    user's columns when the grant has the ``openid`` scope (for the ID token's claims).
 
     ``$7`` is the code's or token's digest, ``$8`` the grant's own parameter, ``$9`` the
     PKCE challenge (codes only), ``$10`` the issue time, ``$11``/``$12`` the access token's
@@ -44,15 +46,18 @@ access AS (
   SELECT $11, client_id, user_id, subject_type, access_scope, family_id, $10, $12 FROM source
 ), refresh AS (
   INSERT INTO refresh_tokens (token_digest, client_id, user_id, subject_type, scope, family_id,
-                              created_at, expires_at)
-  SELECT $13, client_id, user_id, subject_type, scope, family_id, $10, $14 FROM source
+                              created_at, expires_at, auth_time, sid)
+  SELECT $13, client_id, user_id, subject_type, scope, family_id, $10, $14, auth_time, sid
+    FROM source
    WHERE (SELECT grant_types::jsonb ? 'refresh_token' FROM client)
   RETURNING 1
 )
 SELECT {CLIENT_COLUMNS}, f.*, s.user_id AS issued_user_id, s.scope AS issued_scope,
-       s.access_scope, s.family_id AS issued_family_id,
+       s.access_scope, s.family_id AS issued_family_id, s.nonce AS issued_nonce,
+       s.auth_time AS issued_auth_time, s.sid AS issued_sid, {USER_COLUMNS},
        EXISTS (SELECT FROM refresh) AS refresh_issued
   FROM client c LEFT JOIN found f ON true LEFT JOIN source s ON true
+  LEFT JOIN users u ON u.id = s.user_id AND 'openid' = ANY (string_to_array(s.scope, ' '))
 """
 
 
@@ -71,7 +76,7 @@ _REDEEM_CODE = _grant_statement(
      AND code_challenge IS NOT DISTINCT FROM $9::text
      AND ($9::text IS NOT NULL OR (SELECT client_type FROM client) <> 'public')
   RETURNING client_id, user_id, 'user'::varchar AS subject_type, scope,
-            scope AS access_scope, family_id""",
+            scope AS access_scope, family_id, nonce, auth_time, sid""",
 )
 
 # $8 the narrower access scope asked for (NULL: the grant's). $9 (no challenge here) is read
@@ -88,7 +93,7 @@ _ROTATE_REFRESH = _grant_statement(
      AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $10
      AND ($8::text IS NULL OR string_to_array(scope, ' ') @> string_to_array($8::text, ' '))
   RETURNING client_id, user_id, subject_type, scope, COALESCE($8::text, scope) AS access_scope,
-            family_id""",
+            family_id, NULL::varchar AS nonce, auth_time, sid""",
 )
 
 _REVOKE_FAMILY = """
@@ -124,6 +129,10 @@ def _issued(row: Any) -> Issued | None:
         access_scope=row["access_scope"],
         family_id=row["issued_family_id"],
         refresh_issued=row["refresh_issued"],
+        nonce=row["issued_nonce"],
+        auth_time=row["issued_auth_time"],
+        sid=row["issued_sid"],
+        user=UserProfile.maybe(row),
     )
 
 

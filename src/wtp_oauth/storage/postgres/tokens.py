@@ -20,7 +20,10 @@ from wtp_oauth.storage.postgres.clients import (
 )
 from wtp_oauth.storage.postgres.pool import ConnectionPool
 
-USER_COLUMNS = "u.id, u.username, u.display_name, u.email, u.created_at AS user_created_at"
+USER_COLUMNS = (
+    "u.id, u.username, u.display_name, u.email, u.created_at AS user_created_at, "
+    "u.updated_at AS user_updated_at"
+)
 _ACCESS_COLUMNS = "tok.client_id AS token_client_id, tok.scope, tok.family_id, tok.created_at, \
 tok.expires_at, tok.revoked_at"
 _REFRESH_COLUMNS = _ACCESS_COLUMNS + ", tok.rotated_at"

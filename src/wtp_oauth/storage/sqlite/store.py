@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +73,7 @@ _USER_COLUMNS = (
     _users.c.display_name,
     _users.c.email,
     _users.c.created_at.label("user_created_at"),
+    _users.c.updated_at.label("user_updated_at"),
 )
 
 
@@ -81,6 +82,8 @@ _USER_COLUMNS = (
 # never given.
 _AUTHORIZE_CONTEXT = select(
     *_USER_COLUMNS,
+    _sessions.c.auth_time.label("session_auth_time"),
+    _sessions.c.sid.label("session_sid"),
     _apps.c.client_id,
     _apps.c.name,
     _apps.c.description,
@@ -171,6 +174,7 @@ class SQLiteStore:
             _apps.c.client_type,
             _apps.c.secret_digest,
             _apps.c.grant_types,
+            _apps.c.id_token_signed_response_alg,
             failures.label("failures"),
         ).where(_apps.c.client_id == check.client_id)
         async with self._engine.connect() as conn:
@@ -183,6 +187,7 @@ class SQLiteStore:
             secret_digest=row.secret_digest,
             recent_failures=row.failures,
             grant_types=frozenset(row.grant_types),
+            id_token_alg=row.id_token_signed_response_alg,
         )
 
     async def record_client_failure(self, check: ClientCheck, now: datetime) -> None:
@@ -226,7 +231,14 @@ class SQLiteStore:
             update(_codes)
             .where(_codes.c.code_digest == code_digest, _codes.c.consumed_at.is_(None))
             .values(consumed_at=now)
-            .returning(_codes.c.user_id, _codes.c.scope, _codes.c.family_id)
+            .returning(
+                _codes.c.user_id,
+                _codes.c.scope,
+                _codes.c.family_id,
+                _codes.c.nonce,
+                _codes.c.auth_time,
+                _codes.c.sid,
+            )
         )
         async with self.writing() as conn:
             consumed = (await conn.execute(consume)).first()
@@ -238,9 +250,12 @@ class SQLiteStore:
                 access_scope=consumed.scope,
                 family_id=consumed.family_id,
                 refresh_issued="refresh_token" in found.grant_types,
+                nonce=consumed.nonce,
+                auth_time=consumed.auth_time,
+                sid=consumed.sid,
             )
             await _insert_tokens(conn, tokens, client_id=found.client_id, issued=issued)
-        return Checked(found, CodeRedemption(code, issued))
+        return Checked(found, CodeRedemption(code, await self._with_claims(issued)))
 
     async def rotate_refresh_token(
         self,
@@ -277,6 +292,8 @@ class SQLiteStore:
                 _refresh.c.subject_type,
                 _refresh.c.scope,
                 _refresh.c.family_id,
+                _refresh.c.auth_time,
+                _refresh.c.sid,
             )
         )
         async with self.writing() as conn:
@@ -289,6 +306,8 @@ class SQLiteStore:
                 access_scope=retired.scope if access_scope is None else access_scope,
                 family_id=retired.family_id,
                 refresh_issued="refresh_token" in found.grant_types,
+                auth_time=retired.auth_time,
+                sid=retired.sid,
             )
             await _insert_tokens(
                 conn,
@@ -297,7 +316,17 @@ class SQLiteStore:
                 issued=issued,
                 subject_type=retired.subject_type,
             )
-        return Checked(found, Rotation(token, issued))
+        return Checked(found, Rotation(token, await self._with_claims(issued)))
+
+    async def _with_claims(self, issued: Issued) -> Issued:
+        """``issued`` with its user's profile when the grant has ``openid`` (the ID token's
+        claims; PostgreSQL reads them in the grant's statement)."""
+        if issued.user_id is None or "openid" not in issued.scope.split():
+            return issued
+        query = select(*_USER_COLUMNS).where(_users.c.id == issued.user_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return issued if row is None else replace(issued, user=UserProfile.of(row._mapping))
 
     async def revoke_family(self, family_id: str, now: datetime) -> None:
         async with self.writing() as conn:
@@ -436,6 +465,8 @@ async def _insert_tokens(
                 token_digest=tokens.refresh_digest,
                 scope=issued.scope,
                 expires_at=tokens.refresh_expires_at,
+                auth_time=issued.auth_time,
+                sid=issued.sid,
                 **common,
             )
         )

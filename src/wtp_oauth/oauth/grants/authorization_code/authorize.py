@@ -34,9 +34,17 @@ from wtp_oauth.errors import (
     OAuthError,
     UnsupportedResponseType,
 )
+from wtp_oauth.oauth.extensions.oidc import hinted_subject, openid_parameters, sign_in_needed
 from wtp_oauth.oauth.grants.authorization_code.rules import consent_may_be_skipped
 from wtp_oauth.oauth.grants.authorization_code.storage import AuthorizeSession, PreparedCode
-from wtp_oauth.oauth.records import AuthorizeContext, ClientApplication, NewCode, PendingRequest
+from wtp_oauth.oauth.keys import KeyRing
+from wtp_oauth.oauth.records import (
+    AuthorizeContext,
+    ClientApplication,
+    NewCode,
+    PendingRequest,
+    SignedInSession,
+)
 from wtp_oauth.scopes import format_scope, parse_scope, requested_scopes
 from wtp_oauth.security import pkce
 from wtp_oauth.security.redirect_uris import MAX_LENGTH, matches_registered
@@ -48,6 +56,10 @@ PROMPTS = frozenset({"none", "login", "consent"})
 # Parameters that may appear more than once (SPEC §5 lets scopes repeat).
 _REPEATABLE = frozenset({"scope", "scopes"})
 _MAX_STATE = 2000
+# Dropped from the request that /login sends the browser back to: the sign-in just happened,
+# so asking for it again (prompt=login, max_age) would loop, and the user who signed in is
+# the one to authorize, whoever an id_token_hint named.
+_SATISFIED_BY_SIGNING_IN = frozenset({"prompt", "max_age", "id_token_hint"})
 
 
 class InvalidAuthorizationRequest(Exception):
@@ -66,6 +78,12 @@ class ValidRequest:
     state: str | None
     code_challenge: str | None
     prompt: frozenset[str]
+    # OpenID Connect Core §3.1.2.1: echoed in the ID token; the longest a sign-in may be ago;
+    # who is expected to sign in; the user an id_token_hint names (its ``sub``).
+    nonce: str | None = None
+    max_age: int | None = None
+    login_hint: str | None = None
+    hinted_subject: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +96,11 @@ class Redirect:
 
 @dataclass(frozen=True, slots=True)
 class NeedsLogin:
-    """Send the browser through ``/login`` and back to ``next_path``."""
+    """Send the browser through ``/login`` (its form filled in with ``login_hint``) and back
+    to ``next_path``."""
 
     next_path: str
+    login_hint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +148,13 @@ def issue_code(
     now: datetime,
     request: ValidRequest,
     user_id: str,
+    *,
+    auth_time: datetime | None = None,
+    sid: str | None = None,
 ) -> tuple[NewCode, Redirect]:
     """A new code for ``request`` (RFC 6749 §4.1.2): the row to store, and the redirect that
-    carries the code, ``state`` and ``iss`` back to the client."""
+    carries the code, ``state`` and ``iss`` back to the client. ``auth_time`` and ``sid`` are
+    the browser session's, for the ID token (OpenID Connect Core §2)."""
     code = new_secret()
     record = NewCode(
         code_digest=digest(code),
@@ -142,6 +166,9 @@ def issue_code(
         family_id=new_id(),
         created_at=now,
         expires_at=now + timedelta(seconds=settings.code_ttl),
+        nonce=request.nonce,
+        auth_time=auth_time,
+        sid=sid,
     )
     return record, _code_redirect(settings, request, code, record.code_digest)
 
@@ -166,20 +193,24 @@ class _Prospect:
             self.record.redirect_uri == request.redirect_uri
             and self.record.scope == format_scope(request.scopes)
             and self.record.code_challenge == request.code_challenge
+            and self.record.nonce == request.nonce
         )
 
-    def as_code(self, client_id: str, user_id: str) -> NewCode:
+    def as_code(self, client_id: str, session: SignedInSession) -> NewCode:
         record = self.record
         return NewCode(
             code_digest=record.code_digest,
             client_id=client_id,
-            user_id=user_id,
+            user_id=session.user.id,
             redirect_uri=record.redirect_uri,
             scope=record.scope,
             code_challenge=record.code_challenge,
             family_id=record.family_id,
             created_at=record.created_at,
             expires_at=record.expires_at,
+            nonce=record.nonce,
+            auth_time=session.auth_time,
+            sid=session.sid,
         )
 
 
@@ -189,12 +220,20 @@ _GONE = "This application or your session no longer exists. Start again from the
 
 
 class Authorization:
-    """``GET /oauth/authorize`` on the token store (RFC 6749 §4.1.1)."""
+    """``GET /oauth/authorize`` on the token store (RFC 6749 §4.1.1, OpenID Connect Core
+    §3.1.2). ``keys`` verify an ``id_token_hint`` (without them, none is accepted)."""
 
-    def __init__(self, store: AuthorizeSession, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: AuthorizeSession,
+        settings: Settings,
+        clock: Clock,
+        keys: KeyRing | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._keys = keys
 
     async def authorize(
         self, session_token: str | None, params: list[tuple[str, str]] | None
@@ -244,6 +283,7 @@ class Authorization:
             return None
         try:
             scopes, challenge, prompt = self._checked(params, public=False)
+            nonce = openid_parameters(lambda name: _single(params, name)).nonce
         except OAuthError:
             return None
         if prompt & {"login", "consent"}:
@@ -257,6 +297,7 @@ class Authorization:
             family_id=new_id(),
             created_at=now,
             expires_at=now + timedelta(seconds=self._settings.code_ttl),
+            nonce=nonce,
         )
         return _Prospect(code, record)
 
@@ -312,7 +353,7 @@ class Authorization:
             raise InvalidRequest("Public clients must use PKCE (code_challenge with S256).")
         prompt = frozenset((_single(params, "prompt") or "").split())
         if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
-            raise InvalidRequest("prompt must be none, login or consent.")
+            raise InvalidRequest("prompt must be none, login, consent, or login consent.")
         return scopes, challenge or None, prompt
 
     def validate(
@@ -332,9 +373,26 @@ class Authorization:
             )
         try:
             scopes, challenge, prompt = self._checked(params, public=application.is_public)
+            openid = openid_parameters(lambda name: _single(params, name))
+            subject = None
+            if openid.id_token_hint is not None:
+                subject = hinted_subject(
+                    self._keys, openid.id_token_hint, self._settings.issuer, self._clock()
+                )
         except OAuthError as error:
             return error_redirect(self._settings, error, redirect_uri, state)
-        return ValidRequest(application, redirect_uri, scopes, state, challenge, prompt)
+        return ValidRequest(
+            application,
+            redirect_uri,
+            scopes,
+            state,
+            challenge,
+            prompt,
+            nonce=openid.nonce,
+            max_age=openid.max_age,
+            login_hint=openid.login_hint,
+            hinted_subject=subject,
+        )
 
     async def decide(
         self,
@@ -349,20 +407,25 @@ class Authorization:
         to issue, so that a store that kept it has nothing more to write.
         """
         signed_in = context.session
-        if signed_in is None or "login" in request.prompt:
+        why = sign_in_needed(
+            prompt=request.prompt,
+            max_age=request.max_age,
+            hinted_subject=request.hinted_subject,
+            session=signed_in,
+            now=self._clock(),
+        )
+        if why is not None:
             if "none" in request.prompt:
                 return error_redirect(
-                    self._settings,
-                    LoginRequired("The user is not signed in."),
-                    request.redirect_uri,
-                    request.state,
+                    self._settings, LoginRequired(why), request.redirect_uri, request.state
                 )
-            # After signing in, come back without prompt=login so the loop ends.
-            again = [(k, v) for k, v in params if k != "prompt"]
+            # After signing in, come back without what signing in satisfied, so the loop ends.
+            again = [(k, v) for k, v in params if k not in _SATISFIED_BY_SIGNING_IN]
             rest = " ".join(sorted(request.prompt - {"login"}))
             if rest:
                 again.append(("prompt", rest))
-            return NeedsLogin("/oauth/authorize?" + urlencode(again))
+            return NeedsLogin("/oauth/authorize?" + urlencode(again), request.login_hint)
+        assert signed_in is not None
         consent = context.consent_scope
         remembered = (
             consent is not None
@@ -371,13 +434,18 @@ class Authorization:
         )
         if remembered and "consent" not in request.prompt:
             if prospect is not None and prospect.is_for(request):
-                code = prospect.as_code(request.application.client_id, signed_in.user.id)
+                code = prospect.as_code(request.application.client_id, signed_in)
                 redirect = _code_redirect(
                     self._settings, request, prospect.code, prospect.record.code_digest
                 )
             else:
                 code, redirect = issue_code(
-                    self._settings, self._clock(), request, signed_in.user.id
+                    self._settings,
+                    self._clock(),
+                    request,
+                    signed_in.user.id,
+                    auth_time=signed_in.auth_time,
+                    sid=signed_in.sid,
                 )
             if not await self._store.add_code(code):
                 raise InvalidAuthorizationRequest(_GONE)
@@ -401,6 +469,7 @@ class Authorization:
             code_challenge=request.code_challenge,
             created_at=now,
             expires_at=now + PENDING_REQUEST_TTL,
+            nonce=request.nonce,
         )
         if not await self._store.add_pending_request(pending):
             raise InvalidAuthorizationRequest(_GONE)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from wtp_oauth.errors import InvalidGrant
 from wtp_oauth.oauth.clients import ClientCheck
 from wtp_oauth.oauth.context import OAuthContext
+from wtp_oauth.oauth.extensions import oidc
 from wtp_oauth.oauth.grants.authorization_code.rules import (
     CodeRequest,
     Replayed,
@@ -70,7 +71,12 @@ class AuthorizationCodeGrant:
         redemption, tokens = redeemed
         if redemption.issued is not None:
             issued = redemption.issued
-            return tokens.response(ctx.settings, issued.access_scope, refresh=issued.refresh_issued)
+            return tokens.response(
+                ctx.settings,
+                issued.access_scope,
+                refresh=issued.refresh_issued,
+                extra=oidc.token_members(ctx, client, issued, tokens.access_token),
+            )
         refusal = code_refusal(
             redemption.code,
             redirect_uri=request.redirect_uri,

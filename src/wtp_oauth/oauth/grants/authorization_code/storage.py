@@ -41,6 +41,7 @@ class PreparedCode:
     family_id: str
     created_at: datetime
     expires_at: datetime
+    nonce: str | None = None
 
 
 class CodeStorage(Protocol):

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from wtp_oauth.errors import InvalidGrant
 from wtp_oauth.oauth.clients import ClientCheck
 from wtp_oauth.oauth.context import OAuthContext
+from wtp_oauth.oauth.extensions import oidc
 from wtp_oauth.oauth.grants.authorization_code.rules import Replayed
 from wtp_oauth.oauth.grants.refresh_token.rules import (
     RefreshRequest,
@@ -68,7 +69,12 @@ class RefreshTokenGrant:
         rotation, tokens = redeemed
         if rotation.issued is not None:
             issued = rotation.issued
-            return tokens.response(ctx.settings, issued.access_scope, refresh=issued.refresh_issued)
+            return tokens.response(
+                ctx.settings,
+                issued.access_scope,
+                refresh=issued.refresh_issued,
+                extra=oidc.token_members(ctx, client, issued, tokens.access_token),
+            )
         refusal = refresh_refusal(
             rotation.token, access_scope=request.access_scope, client=client, now=ctx.clock()
         )

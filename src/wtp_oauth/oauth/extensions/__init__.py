@@ -1,0 +1,1 @@
+"""Extensions of the grants: what they add to requests and responses (ARCHITECTURE §5)."""
