@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
@@ -81,7 +82,14 @@ GrantTypes = Annotated[
         "urn:ietf:params:oauth:grant-type:device_code.",
     ),
 ]
-IdTokenAlg = Literal["ES256", "RS256"]
+
+
+class IdTokenAlg(StrEnum):
+    """How an application's ID tokens are signed (SPEC §11): one named type, so that a
+    generated SDK has one enum for it rather than one per model."""
+
+    ES256 = "ES256"
+    RS256 = "RS256"
 
 
 def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -136,7 +144,7 @@ class ApplicationCreate(_Strict):
     client_type: Literal["confidential", "public"] = "confidential"
     grant_types: GrantTypes = Field(default_factory=lambda: list(DEFAULT_GRANT_TYPES))
     post_logout_redirect_uris: RedirectURIs = Field(default_factory=list)
-    id_token_signed_response_alg: IdTokenAlg = "ES256"
+    id_token_signed_response_alg: IdTokenAlg = IdTokenAlg.ES256
 
 
 class ApplicationUpdate(_Strict):

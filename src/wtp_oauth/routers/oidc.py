@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict
 
 from wtp_oauth.deps import SESSION_COOKIE, AccountsDep, DbDep, SignedInDep, StateDep, oauth_of
 from wtp_oauth.http_errors import NO_STORE
@@ -26,12 +27,25 @@ from wtp_oauth.web import (
 router = APIRouter(tags=["openid"])
 
 
+class UserInfo(BaseModel):
+    """OpenID Connect Core §5.3.2: ``sub``, and the claims the token's scopes allow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    sub: str
+    name: str | None = None
+    preferred_username: str | None = None
+    updated_at: int | None = None
+    email: str | None = None
+    email_verified: bool | None = None
+
+
 _USERINFO: dict[str, Any] = {
     "operation_id": "getUserInfo",
     "responses": {
         200: {
+            "model": UserInfo,
             "description": "sub, and the claims of the token's profile and email scopes",
-            "content": {"application/json": {"schema": {"type": "object"}}},
         },
         401: {"description": "Missing, invalid, expired or revoked access token"},
         403: {"description": "The token lacks the openid scope"},
