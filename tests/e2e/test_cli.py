@@ -175,7 +175,7 @@ def test_errors_exit_2_with_a_message(
             ["create-user", "--username", "x y", "--email", "x", "--password", "short"],
             "--username 'x y': use 3 to 32 letters, digits, '.', '_' or '-'; "
             "--email x: value is not a valid email address: An email address must have an "
-            "@-sign.; --password: String should have at least 8 characters",
+            "@-sign.; --password: Password must be at least 8 characters.",
         ),
         ([*user, "--password", PASSWORD], "That username is already taken."),
         (

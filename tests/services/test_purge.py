@@ -1,4 +1,4 @@
-"""``wtp-oauth purge`` (wtp_oauth.admin.purge) deletes in batches, a short transaction each.
+"""``wtp-oauth purge`` (wtp_oauth.operations.purge) deletes in batches, a short transaction each.
 
 The rows are dated in 2001, so that the purge's ``now`` (June 2001) makes exactly these rows
 expired and leaves every other test's rows alone on the shared databases.
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from tests.helpers import unique
-from wtp_oauth import admin
+from wtp_oauth import operations
 from wtp_oauth.config import Settings
 from wtp_oauth.db import create_engine, create_session_factory
 from wtp_oauth.models import (
@@ -56,7 +56,7 @@ def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
 
         return engine
 
-    monkeypatch.setattr(admin, "create_engine", counting_engine)
+    monkeypatch.setattr(operations, "create_engine", counting_engine)
     yield counted
 
 
@@ -100,12 +100,20 @@ async def _seed(settings: Settings) -> dict[str, list[str]]:
                 (AccessToken, "token_digest", token),
                 (RefreshToken, "token_digest", token),
                 (AuthorizationCode, "code_digest", code),
-                (BrowserSession, "token_digest", {"user_id": user.id, "created_at": long_ago}),
+                (
+                    BrowserSession,
+                    "token_digest",
+                    {"user_id": user.id, "created_at": long_ago, "auth_time": long_ago},
+                ),
             ):
                 expired = [{key: k, **extra, "expires_at": long_ago} for k in _digests(EXPIRED)]
                 live[model.__tablename__] = _digests(LIVE)
                 usable = [{key: k, **extra, "expires_at": later} for k in live[model.__tablename__]]
-                await connection.execute(insert(model), expired + usable)
+                rows = expired + usable
+                if model is BrowserSession:
+                    # Each session has its own opaque sid (OpenID Connect).
+                    rows = [{**row, "sid": row[key][:32]} for row in rows]
+                await connection.execute(insert(model), rows)
             failures = [{"subject": f"user:{user.username}", "created_at": long_ago}] * EXPIRED
             await connection.execute(insert(AuthFailure), failures)
             await connection.execute(
@@ -144,13 +152,15 @@ async def test_purge_deletes_in_batches_and_keeps_what_is_usable(
 ) -> None:
     live = await _seed(settings)
 
-    removed = await admin.purge(settings, now=NOW, batch_size=BATCH)
+    removed = await operations.purge(settings, now=NOW, batch_size=BATCH)
 
     tables = ("access_tokens", "refresh_tokens", "authorization_codes", "sessions")
     assert removed == {
         **dict.fromkeys(tables, EXPIRED),
         "authorization_requests": 0,
+        "device_codes": 0,
         "auth_failures": EXPIRED,
+        "signing_keys": 0,
     }
     # Three DELETE statements per table, each committed on its own.
     for table in (*tables, "auth_failures"):
@@ -161,7 +171,7 @@ async def test_purge_deletes_in_batches_and_keeps_what_is_usable(
 
 async def test_a_second_purge_finds_nothing(settings: Settings) -> None:
     live = await _seed(settings)
-    await admin.purge(settings, now=NOW, batch_size=BATCH)
-    again = await admin.purge(settings, now=NOW, batch_size=BATCH)
+    await operations.purge(settings, now=NOW, batch_size=BATCH)
+    again = await operations.purge(settings, now=NOW, batch_size=BATCH)
     assert set(again.values()) == {0}
     await _remaining(settings, live)
