@@ -184,7 +184,7 @@ def _password(given: str | None) -> str:
 
 
 def _create_user(args: argparse.Namespace) -> int:
-    from wtp_oauth.admin import create_user
+    from wtp_oauth.operations import create_user
 
     settings = preflight.load_settings()
     preflight.check_database(settings.database_url, migrated=True)
@@ -195,7 +195,7 @@ def _create_user(args: argparse.Namespace) -> int:
 
 
 def _create_client(args: argparse.Namespace) -> int:
-    from wtp_oauth.admin import create_client
+    from wtp_oauth.operations import create_client
 
     settings = preflight.load_settings()
     preflight.check_database(settings.database_url, migrated=True)
@@ -216,7 +216,7 @@ def _create_client(args: argparse.Namespace) -> int:
 
 
 def _purge(_args: argparse.Namespace) -> int:
-    from wtp_oauth.admin import purge
+    from wtp_oauth.operations import purge
 
     settings = preflight.load_settings()
     preflight.check_database(settings.database_url, migrated=True)
@@ -308,7 +308,7 @@ def _add_create_client(commands: Any) -> None:
 
 
 def _rotate_keys(_args: argparse.Namespace) -> int:
-    from wtp_oauth.admin import rotate_keys
+    from wtp_oauth.operations import rotate_keys
 
     settings = preflight.load_settings()
     preflight.check_database(settings.database_url, migrated=True)
@@ -417,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except (Refused, ValueError) as exc:
-        # ValueError: bad input to create-user / create-client (wtp_oauth.admin).
+        # ValueError: bad input to create-user / create-client (wtp_oauth.operations).
         print(f"wtp-oauth: {exc}", file=sys.stderr)
         return 2
     except (SQLAlchemyError, CommandError) as exc:

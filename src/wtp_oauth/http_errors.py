@@ -31,8 +31,8 @@ from wtp_oauth.errors import (
 )
 from wtp_oauth.middleware import SECURITY_HEADERS
 from wtp_oauth.oauth.endpoints.bearer import MissingToken, challenge
+from wtp_oauth.pages import error_page
 from wtp_oauth.state import AppState
-from wtp_oauth.web import error_page
 
 log = logging.getLogger("wtp_oauth")
 

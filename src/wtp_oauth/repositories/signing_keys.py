@@ -72,7 +72,7 @@ class SigningKeyRepository:
             session.add_all([_row(key) for key in keys])
 
 
-# -- purge (``admin.purge``): kept apart so that purge's own rewrite merges cleanly ----------
+# -- purge (``operations.purge``) ------------------------------------------------------------
 
 
 async def purge_retired_keys(session_factory: SessionFactory, now: datetime, ttl: int) -> int:

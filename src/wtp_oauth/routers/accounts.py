@@ -10,17 +10,7 @@ from pydantic import ValidationError
 
 from wtp_oauth.deps import SESSION_COOKIE, AccountsDep, JsonBody, SignedInDep, StateDep
 from wtp_oauth.errors import Conflict, InvalidCredentials, TooManyAttempts
-from wtp_oauth.schemas import (
-    BAD_BODY,
-    PASSWORD_TOO_LONG,
-    PublicProfile,
-    SessionCreate,
-    UserCreate,
-    error_responses,
-)
-from wtp_oauth.security.redirect_uris import safe_next_path
-from wtp_oauth.state import AppState
-from wtp_oauth.web import (
+from wtp_oauth.pages import (
     anonymous_binding,
     anonymous_token_ok,
     clear_session_cookie,
@@ -32,6 +22,16 @@ from wtp_oauth.web import (
     set_anonymous_binding,
     set_session_cookie,
 )
+from wtp_oauth.schemas import (
+    BAD_BODY,
+    PASSWORD_TOO_LONG,
+    PublicProfile,
+    SessionCreate,
+    UserCreate,
+    error_responses,
+)
+from wtp_oauth.security.redirect_uris import safe_next_path
+from wtp_oauth.state import AppState
 
 router = APIRouter(tags=["accounts"])
 

@@ -23,9 +23,9 @@ from wtp_oauth.oauth.grants.authorization_code.authorize import (
     NeedsLogin,
     Redirect,
 )
+from wtp_oauth.pages import Viewer, error_page, form_token, render, session_token_ok
 from wtp_oauth.scopes import SCOPES
 from wtp_oauth.state import AppState
-from wtp_oauth.web import Viewer, error_page, form_token, render, session_token_ok
 
 router = APIRouter(include_in_schema=False)
 

@@ -27,13 +27,13 @@ from wtp_oauth.oauth.grants.device_code.verification import (
     MalformedUserCode,
     UnknownUserCode,
 )
+from wtp_oauth.pages import error_page, form_token, render, session_token_ok
 from wtp_oauth.repositories.throttle import ThrottleRepository
 from wtp_oauth.routers.oauth_params import body_schema, oauth_params
 from wtp_oauth.routers.token import CLIENT_AUTH, OAuthErrorOut, oauth_json
 from wtp_oauth.scopes import SCOPES, parse_scope
 from wtp_oauth.security.csrf import verify_csrf_token
 from wtp_oauth.state import AppState
-from wtp_oauth.web import error_page, form_token, render, session_token_ok
 
 router = APIRouter()
 

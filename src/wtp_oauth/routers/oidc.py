@@ -13,9 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from wtp_oauth.deps import SESSION_COOKIE, AccountsDep, DbDep, SignedInDep, StateDep, oauth_of
 from wtp_oauth.http_errors import NO_STORE
 from wtp_oauth.oauth.endpoints.userinfo import userinfo
-from wtp_oauth.services.logout import Logout
-from wtp_oauth.state import AppState
-from wtp_oauth.web import (
+from wtp_oauth.pages import (
     NO_CACHE,
     clear_session_cookie,
     error_page,
@@ -23,6 +21,8 @@ from wtp_oauth.web import (
     render,
     session_token_ok,
 )
+from wtp_oauth.services.logout import Logout
+from wtp_oauth.state import AppState
 
 router = APIRouter(tags=["openid"])
 

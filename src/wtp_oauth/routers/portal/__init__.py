@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from wtp_oauth.deps import SignedInDep, StateDep
+from wtp_oauth.pages import render
 from wtp_oauth.routers.portal import client_secrets, developers, docs, settings
-from wtp_oauth.web import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,10 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from wtp_oauth.deps import ApplicationsDep, DbDep, StateDep
 from wtp_oauth.errors import NotFound
 from wtp_oauth.models import Application
+from wtp_oauth.pages import NO_CACHE
 from wtp_oauth.routers.portal._pages import SignedIn, form_user, not_found, sign_in_first
 from wtp_oauth.services.secret_reveals import REVEAL_TTL, SecretReveals
 from wtp_oauth.state import AppState
-from wtp_oauth.web import NO_CACHE
 
 # Holds the key of a secret waiting to be shown, only on the page that shows it.
 REVEAL_COOKIE = "wtp_reveal"

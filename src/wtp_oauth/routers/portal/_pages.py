@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from wtp_oauth.errors import NotFound
 from wtp_oauth.models import BrowserSession, User
+from wtp_oauth.pages import error_page, form_token, render, session_token_ok
 from wtp_oauth.state import AppState
-from wtp_oauth.web import error_page, form_token, render, session_token_ok
 
 FormStr = Annotated[str, Form()]
 SignedIn = tuple[BrowserSession, User]

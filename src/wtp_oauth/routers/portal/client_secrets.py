@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from wtp_oauth.deps import ApplicationsDep, SignedInDep, StateDep
 from wtp_oauth.errors import DomainError
 from wtp_oauth.models import Application
+from wtp_oauth.pages import error_page
 from wtp_oauth.routers.portal._applications import (
     REVEAL_COOKIE,
     SecretRevealsDep,
@@ -27,7 +28,6 @@ from wtp_oauth.routers.portal._applications import (
 )
 from wtp_oauth.routers.portal._pages import FormStr, page
 from wtp_oauth.state import AppState
-from wtp_oauth.web import error_page
 
 router = APIRouter(include_in_schema=False)
 

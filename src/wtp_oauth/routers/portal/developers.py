@@ -24,6 +24,7 @@ from wtp_oauth.grant_types import (
     KNOWN_GRANT_TYPES,
 )
 from wtp_oauth.models import Application
+from wtp_oauth.pages import problems
 from wtp_oauth.routers.portal._applications import (
     SecretRevealsDep,
     app_path,
@@ -34,7 +35,6 @@ from wtp_oauth.routers.portal._pages import FormStr, SignedIn, form_user, page, 
 from wtp_oauth.routers.portal.client_secrets import example_link
 from wtp_oauth.schemas import ApplicationCreate, ApplicationUpdate
 from wtp_oauth.state import AppState
-from wtp_oauth.web import problems
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,8 +9,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from wtp_oauth.config import Settings
 from wtp_oauth.deps import SignedInDep, StateDep
+from wtp_oauth.pages import error_page, render
 from wtp_oauth.scopes import SCOPES
-from wtp_oauth.web import error_page, render
 
 router = APIRouter(include_in_schema=False)
 

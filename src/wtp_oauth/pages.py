@@ -1,4 +1,4 @@
-"""Helpers for the HTML pages: rendering, cookies and CSRF bindings."""
+"""The HTML pages' helpers: rendering, error pages, cookies and CSRF bindings."""
 
 from __future__ import annotations
 

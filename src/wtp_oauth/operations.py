@@ -1,4 +1,5 @@
-"""What the command line does besides serving, through the same services as the API."""
+"""What the command line does besides serving (create-user, create-client, purge, rotate-keys),
+through the same services as the API."""
 
 from __future__ import annotations
 
