@@ -15,6 +15,7 @@ import importlib.util
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import textwrap
@@ -123,11 +124,21 @@ def _metrics_dir(workers: int) -> Iterator[None]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _stopped(signum: int, _frame: object) -> NoReturn:
+    """SIGTERM or SIGINT once uvicorn has shut down gracefully: a clean exit, status 0."""
+    raise SystemExit(0)
+
+
 def _run_uvicorn(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
     from wtp_oauth.logs import log_config
 
+    # A single uvicorn server finishes the requests in flight on SIGTERM, then raises the
+    # signal again for the handler it found installed: ours makes that a clean exit rather
+    # than death by the signal (status 143). With several workers uvicorn's supervisor
+    # handles the signals and exits 0 itself.
+    signal.signal(signal.SIGTERM, _stopped)
     uvicorn.run(
         "wtp_oauth.app:create_app",
         factory=True,

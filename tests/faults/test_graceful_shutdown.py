@@ -11,9 +11,9 @@ What is asserted, precisely:
 - A request sent just before SIGTERM (whole, without the handshake) either gets a complete
   200, or its connection ends without a single byte of answer (the server never read it, so a
   client may safely send it again): never a partial answer, never a 5xx.
-- The server process exits with status 0 within ``EXIT_BOUND`` seconds (``serve --workers 2``,
-  uvicorn's supervisor). With ``--workers 1`` it does not: uvicorn re-raises SIGTERM after its
-  graceful shutdown (``test_sigterm_exits_0_with_one_worker``, a known failure).
+- The server process exits with status 0 within ``EXIT_BOUND`` seconds, with two workers
+  (uvicorn's supervisor) and with one (``test_sigterm_exits_0_with_one_worker``: uvicorn
+  raises SIGTERM again after its graceful shutdown, which ``serve`` turns into a clean exit).
 - A server started again on the same database loses nothing: the session cookie still works,
   and so does every token issued during the shutdown.
 """
@@ -216,11 +216,6 @@ async def test_sigterm_finishes_what_is_in_flight_and_loses_nothing(
     assert all(f["access"] == f["refresh"] == 1 for f in families), families
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with --workers 1 (serve's default) uvicorn re-raises SIGTERM once it has shut "
-    "down gracefully, so the process ends killed by it (status 143), not with 0",
-)
 def test_sigterm_exits_0_with_one_worker(
     fresh_database: Callable[..., str], nodes: Callable[..., Node]
 ) -> None:
