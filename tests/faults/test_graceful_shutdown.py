@@ -198,7 +198,10 @@ async def test_sigterm_finishes_what_is_in_flight_and_loses_nothing(
             assert json.loads(reply.body)["id"], reply
     assert status == 0, server.log()[-2000:]
     assert exit_seconds < EXIT_BOUND
-    assert "Waiting for connections to close" in server.log()
+    # The held requests' whole answers, their bodies sent after both workers logged their
+    # shutdown, show that the workers waited for them. uvicorn's "Waiting for connections to
+    # close" line proves nothing more: it is written only if a connection is still open 0.1 s
+    # after "Shutting down", and these may have finished by then (one CI run).
     assert "Traceback" not in server.log(), server.log()[-3000:]
 
     # Started again on the same database: the session and every token issued still work.

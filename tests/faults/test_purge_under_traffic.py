@@ -91,6 +91,9 @@ async def _seed_dead_rows(url: str, client_id: str, user_id: str) -> None:
                         token_digest=secrets.token_hex(32),
                         user_id=user_id,
                         created_at=then,
+                        auth_time=then,
+                        # Each session's own opaque id (OpenID Connect's sid).
+                        sid=secrets.token_hex(16),
                         expires_at=then,
                     )
                 )
