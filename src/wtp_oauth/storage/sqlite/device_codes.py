@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wtp_oauth.models import AccessToken, Application, Consent, DeviceCode, RefreshToken, User
+from wtp_oauth.models import Application, Consent, DeviceCode, User
 from wtp_oauth.oauth.grants.device_code import rules
 from wtp_oauth.oauth.grants.device_code.storage import (
     Added,
@@ -31,16 +31,14 @@ from wtp_oauth.oauth.grants.device_code.storage import (
     PendingDevice,
     Polled,
 )
-from wtp_oauth.oauth.records import NewTokens
+from wtp_oauth.oauth.records import Issued, NewTokens
 from wtp_oauth.scopes import format_scope, parse_scope
-from wtp_oauth.storage.sqlite.store import SQLiteStore
+from wtp_oauth.storage.sqlite.store import SQLiteStore, insert_tokens
 
 _codes = DeviceCode.__table__  # type: ignore[attr-defined]
 _apps = Application.__table__  # type: ignore[attr-defined]
 _users = User.__table__  # type: ignore[attr-defined]
 _consents = Consent.__table__  # type: ignore[attr-defined]
-_access = AccessToken.__table__  # type: ignore[attr-defined]
-_refresh = RefreshToken.__table__  # type: ignore[attr-defined]
 
 _ROW_COLUMNS = (
     _codes.c.client_id,
@@ -203,23 +201,10 @@ async def _redeem(
     row = (await conn.execute(consume)).first()
     if row is None:
         return False
-    common = {
-        "client_id": client_id,
-        "user_id": row.user_id,
-        "scope": row.scope,
-        "family_id": row.family_id,
-        "created_at": now,
-    }
-    await conn.execute(
-        insert(_access).values(
-            token_digest=tokens.access_digest, expires_at=tokens.access_expires_at, **common
-        )
+    issued = Issued(
+        user_id=row.user_id, scope=row.scope, access_scope=row.scope, family_id=row.family_id
     )
-    await conn.execute(
-        insert(_refresh).values(
-            token_digest=tokens.refresh_digest, expires_at=tokens.refresh_expires_at, **common
-        )
-    )
+    await insert_tokens(conn, tokens, client_id=client_id, issued=issued)
     return True
 
 

@@ -254,7 +254,7 @@ class SQLiteStore:
                 auth_time=consumed.auth_time,
                 sid=consumed.sid,
             )
-            await _insert_tokens(conn, tokens, client_id=found.client_id, issued=issued)
+            await insert_tokens(conn, tokens, client_id=found.client_id, issued=issued)
         return Checked(found, CodeRedemption(code, await self._with_claims(issued)))
 
     async def rotate_refresh_token(
@@ -309,7 +309,7 @@ class SQLiteStore:
                 auth_time=retired.auth_time,
                 sid=retired.sid,
             )
-            await _insert_tokens(
+            await insert_tokens(
                 conn,
                 tokens,
                 client_id=found.client_id,
@@ -436,7 +436,7 @@ class SQLiteStore:
         return True
 
 
-async def _insert_tokens(
+async def insert_tokens(
     conn: AsyncConnection,
     tokens: NewTokens,
     *,
@@ -444,6 +444,8 @@ async def _insert_tokens(
     issued: Issued,
     subject_type: str = "user",
 ) -> None:
+    """Store the access token, and the refresh token when one is issued, of a grant that
+    redeemed something in ``conn``'s transaction (every grant's tokens go through here)."""
     common = {
         "client_id": client_id,
         "user_id": issued.user_id,
